@@ -1,0 +1,649 @@
+"""`apply_event(state, event)`: the only code that changes a `State`.
+
+Each event kind has one function here. They read nothing but the state and the
+event (no clock, no randomness, no files), so replaying the same log always builds
+the same state. They check that the event fits the state (an instance removal
+names a live instance, points fit the skeleton...) and raise `EventMismatch`
+*before* changing anything when it does not, so a bad event never leaves a
+half-applied state behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ledger import events as ev
+from ledger.errors import LedgerError
+from ledger.rangelist import RangeList
+from ledger.state import State
+
+
+class EventMismatch(LedgerError):
+    """An event does not fit the state it is applied to (a corrupt or foreign log)."""
+
+
+def apply_event(state: State, event: ev.Event) -> None:
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        raise EventMismatch(f"unknown event kind {type(event).__name__}")
+    handler(state, event)
+
+
+# ----------------------------------------------------------------- caches
+
+
+def _occ_add(state: State, video: int, track: int, frame_idx: int) -> None:
+    rl = state.occupancy.get((video, track))
+    if rl is None:
+        state.occupancy[(video, track)] = RangeList([(frame_idx, frame_idx + 1)])
+    else:
+        rl.add_index(frame_idx)
+
+
+def _occ_drop(state: State, video: int, track: int, frame_idx: int) -> None:
+    key = (video, track)
+    rl = state.occupancy.get(key)
+    if rl is None:
+        return
+    rl.remove_index(frame_idx)
+    if rl.is_empty:
+        del state.occupancy[key]
+
+
+def _occ_add_bulk(state: State, videos: np.ndarray, tracks: np.ndarray,
+                  fidx: np.ndarray) -> None:
+    if len(fidx) == 0:
+        return
+    vcodes, vinv = np.unique(videos, return_inverse=True)
+    tcodes, tinv = np.unique(tracks, return_inverse=True)
+    group = vinv.astype(np.int64) * len(tcodes) + tinv
+    order = np.lexsort((fidx, group))
+    g_sorted = group[order]
+    f_sorted = fidx[order]
+    bounds = np.flatnonzero(np.diff(g_sorted)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(g_sorted)]])
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        g = int(g_sorted[s])
+        key = (int(vcodes[g // len(tcodes)]), int(tcodes[g % len(tcodes)]))
+        idxs = np.unique(f_sorted[s:e])
+        rl = state.occupancy.get(key)
+        if rl is None:
+            state.occupancy[key] = RangeList.from_indices(idxs)
+        else:
+            for f in idxs.tolist():
+                rl.add_index(f)
+
+
+def _count(state: State, video: int) -> list[int]:
+    c = state.counts.get(video)
+    if c is None:
+        c = state.counts[video] = [0, 0, 0]
+    return c
+
+
+# ----------------------------------------------------------------- instances
+
+
+def _skeleton_size(state: State, skeleton: int) -> int:
+    sk = state.skeletons.get(skeleton)
+    if sk is None:
+        raise EventMismatch(f"skeleton {skeleton} is not in the labels")
+    return len(sk.nodes)
+
+
+def _add_instances(state: State, batch: ev.InstanceBatch,
+                   frame_rows: np.ndarray | None = None) -> None:
+    """Add (or revive) the batch's instances in their frames."""
+    n = len(batch)
+    if n == 0:
+        return
+    table = state.instances
+    fr = state.frames
+    if frame_rows is None:
+        frame_rows = np.empty(n, dtype=np.int64)
+        for i, (v, f) in enumerate(zip(batch.video.tolist(), batch.frame_idx.tolist(),
+                                       strict=True)):
+            row = fr.row_of(v, f)
+            if row is None:
+                raise EventMismatch(f"frame ({v}, {f}) is not in the labels")
+            frame_rows[i] = row
+    for sk in np.unique(batch.skeleton).tolist():
+        size = _skeleton_size(state, sk)
+        if np.any(batch.n_pts[batch.skeleton == sk] != size):
+            raise EventMismatch(f"instance points do not fit skeleton {sk} ({size} nodes)")
+    existing = [table.index.get(i) for i in batch.ids.tolist()] if table.n else [None] * n
+    for i, row in enumerate(existing):
+        if row is not None and table.cols.cols["alive"][row]:
+            raise EventMismatch(f"instance {int(batch.ids[i])} is already in the labels")
+    offsets = batch.pt_offsets
+    fresh = np.array([r is None for r in existing], dtype=bool)
+    rows = np.empty(n, dtype=np.int64)
+    n_fresh = int(fresh.sum())
+    if n_fresh:
+        first = table.cols.reserve(n_fresh)
+        rows[fresh] = np.arange(first, first + n_fresh)
+        fresh_ids = batch.ids[fresh]
+        table.index.add_block(fresh_ids, first)
+        n_pts_fresh = batch.n_pts[fresh].astype(np.int64)
+        p0 = table.points.reserve(int(n_pts_fresh.sum()))
+        starts = np.zeros(n_fresh, dtype=np.int64)
+        np.cumsum(n_pts_fresh[:-1], out=starts[1:])
+        table.cols.cols["pt_start"][first:first + n_fresh] = p0 + starts
+        table.cols.cols["n_pts"][first:first + n_fresh] = n_pts_fresh
+    for i in np.flatnonzero(~fresh).tolist():
+        row = existing[i]
+        rows[i] = row
+        if int(table.cols.cols["n_pts"][row]) != int(batch.n_pts[i]):
+            table.realloc_points(row, int(batch.n_pts[i]))
+    c = table.cols.cols
+    c["id"][rows] = batch.ids
+    c["frame"][rows] = frame_rows
+    c["skeleton"][rows] = batch.skeleton
+    c["track"][rows] = batch.track
+    c["kind"][rows] = batch.kind
+    c["score"][rows] = batch.score
+    c["tracking_score"][rows] = batch.tracking_score
+    c["from_predicted"][rows] = batch.from_predicted
+    c["alive"][rows] = True
+    # points: destination indices for every point of the batch
+    if n_fresh == n and n > 0 and np.all(np.diff(rows) == 1):
+        a = int(c["pt_start"][rows[0]])
+        dest = slice(a, a + int(offsets[-1]))
+    else:
+        dest = np.concatenate([np.arange(int(c["pt_start"][r]), int(c["pt_start"][r])
+                                         + int(batch.n_pts[i]))
+                               for i, r in enumerate(rows.tolist())]).astype(np.int64)
+    p = table.points.cols
+    p["x"][dest] = batch.x
+    p["y"][dest] = batch.y
+    p["visible"][dest] = batch.visible
+    p["complete"][dest] = batch.complete
+    p["score"][dest] = batch.point_score
+    _attach_to_frames(state, rows, frame_rows, fresh)
+    _count_instances(state, frame_rows, batch.kind, +1)
+    fvid = fr.cols.cols["video"][frame_rows]
+    fidx = fr.cols.cols["frame_idx"][frame_rows]
+    if n > 32:
+        _occ_add_bulk(state, fvid, batch.track, fidx)
+    else:
+        for v, t, f in zip(fvid.tolist(), batch.track.tolist(), fidx.tolist(), strict=True):
+            _occ_add(state, v, t, f)
+
+
+def _attach_to_frames(state: State, rows: np.ndarray, frame_rows: np.ndarray,
+                      fresh: np.ndarray) -> None:
+    """Record frame membership: contiguous runs on empty frames become ranges."""
+    fc = state.frames.cols.cols
+    extra = state.frames.extra
+    if (len(rows) > 1 and fresh.all() and np.all(np.diff(rows) == 1)
+            and np.all(np.diff(frame_rows) >= 0)):
+        uniq, first_idx = np.unique(frame_rows, return_index=True)
+        last_idx = np.concatenate([first_idx[1:], [len(rows)]])
+        empty = (fc["inst_start"][uniq] == fc["inst_end"][uniq]) & np.array(
+            [u not in extra for u in uniq.tolist()] if extra else np.ones(len(uniq), bool))
+        fc["inst_start"][uniq[empty]] = rows[first_idx[empty]]
+        fc["inst_end"][uniq[empty]] = rows[last_idx[empty] - 1] + 1
+        todo = np.flatnonzero(~empty)
+        for k in todo.tolist():
+            extra.setdefault(int(uniq[k]), []).extend(
+                rows[first_idx[k]:last_idx[k]].tolist())
+        return
+    for r, f, is_fresh in zip(rows.tolist(), frame_rows.tolist(), fresh.tolist(), strict=True):
+        if not is_fresh:
+            start, end = int(fc["inst_start"][f]), int(fc["inst_end"][f])
+            if start <= r < end or r in extra.get(f, ()):
+                continue  # revived in place: it keeps its old position
+        if fc["inst_start"][f] == fc["inst_end"][f] and f not in extra and is_fresh:
+            fc["inst_start"][f] = r
+            fc["inst_end"][f] = r + 1
+        elif is_fresh and fc["inst_end"][f] == r and f not in extra:
+            fc["inst_end"][f] = r + 1
+        else:
+            lst = extra.setdefault(f, [])
+            lst.append(r)
+            if len(lst) > 1 and lst[-2] > r:
+                lst.sort()
+
+
+def _count_instances(state: State, frame_rows: np.ndarray, kinds: np.ndarray,
+                     sign: int) -> None:
+    fc = state.frames.cols.cols
+    uniq, inv = np.unique(frame_rows, return_inverse=True)
+    n_user = np.bincount(inv, weights=(kinds == 0), minlength=len(uniq)).astype(np.int64)
+    n_pred = np.bincount(inv, weights=(kinds == 1), minlength=len(uniq)).astype(np.int64)
+    before_u = fc["n_user"][uniq].astype(np.int64)
+    before_p = fc["n_pred"][uniq].astype(np.int64)
+    after_u = before_u + sign * n_user
+    after_p = before_p + sign * n_pred
+    fc["n_user"][uniq] = after_u
+    fc["n_pred"][uniq] = after_p
+    du = (after_u > 0).astype(np.int64) - (before_u > 0)
+    dp = (after_p > 0).astype(np.int64) - (before_p > 0)
+    changed = np.flatnonzero((du != 0) | (dp != 0))
+    videos = fc["video"][uniq]
+    for k in changed.tolist():
+        c = _count(state, int(videos[k]))
+        c[1] += int(du[k])
+        c[2] += int(dp[k])
+
+
+def _remove_instances(state: State, batch: ev.InstanceBatch, whole_frames: bool = False) -> None:
+    n = len(batch)
+    if n == 0:
+        return
+    table = state.instances
+    rows = np.empty(n, dtype=np.int64)
+    for i, ident in enumerate(batch.ids.tolist()):
+        row = table.row_of(ident)
+        if row is None:
+            raise EventMismatch(f"instance {ident} is not in the labels")
+        rows[i] = row
+    c = table.cols.cols
+    if np.any(c["track"][rows] != batch.track):
+        raise EventMismatch("instance track differs from the event")
+    frame_rows = c["frame"][rows].copy()
+    c["alive"][rows] = False
+    _count_instances(state, frame_rows, c["kind"][rows], -1)
+    fc = state.frames.cols.cols
+    fvid = fc["video"][frame_rows]
+    fidx = fc["frame_idx"][frame_rows]
+    tracks = c["track"][rows]
+    seen: set[tuple[int, int, int]] = set()
+    for f_row, v, t, f in zip(frame_rows.tolist(), fvid.tolist(), tracks.tolist(),
+                              fidx.tolist(), strict=True):
+        if (v, t, f) in seen:
+            continue
+        seen.add((v, t, f))
+        if not whole_frames and any(
+            c["track"][r] == t for r in state.frame_instance_rows(f_row)
+        ):
+            continue
+        _occ_drop(state, v, t, f)
+
+
+def _instances_added(state: State, e: ev.InstancesAdded) -> None:
+    _add_instances(state, e.instances)
+
+
+def _instances_removed(state: State, e: ev.InstancesRemoved) -> None:
+    _remove_instances(state, e.instances)
+
+
+# ----------------------------------------------------------------- frames
+
+
+def _add_frames(state: State, batch: ev.FrameBatch) -> None:
+    n = len(batch)
+    if n == 0:
+        return
+    fr = state.frames
+    fc = fr.cols
+    videos = batch.video.tolist()
+    idxs = batch.frame_idx.tolist()
+    for v in set(videos):
+        if v not in state.videos:
+            raise EventMismatch(f"video {v} is not in the labels")
+    bulk = fc.n == 0 and n > 1
+    if bulk:
+        if len(set(zip(videos, idxs, strict=True))) != n:
+            raise EventMismatch("frame batch has duplicate frames")
+        first = fc.reserve(n)
+        rows = np.arange(first, first + n, dtype=np.int64)
+        fr.invalidate_indexes()
+    else:
+        keys = fr.key_index()
+        batch_keys = list(zip(videos, idxs, strict=True))
+        if len(set(batch_keys)) != n:
+            raise EventMismatch("frame batch has duplicate frames")
+        for key in batch_keys:
+            row = keys.get(key)
+            if row is not None and fc.cols["alive"][row]:
+                raise EventMismatch(f"frame {key} is already in the labels")
+        rows = np.empty(n, dtype=np.int64)
+        for k, key in enumerate(batch_keys):
+            row = keys.get(key)
+            if row is None:
+                row = fc.reserve(1)
+                keys[key] = row
+            rows[k] = row
+    c = fc.cols
+    c["video"][rows] = batch.video
+    c["frame_idx"][rows] = batch.frame_idx
+    c["alive"][rows] = True
+    c["n_user"][rows] = 0
+    c["n_pred"][rows] = 0
+    for r in rows.tolist():
+        state.frames.extra.pop(r, None)
+    c["inst_start"][rows] = 0
+    c["inst_end"][rows] = 0
+    if not bulk:
+        order = fr.order()
+        for pos, r in sorted(zip(batch.position.tolist(), rows.tolist(), strict=True)):
+            if pos >= len(order):
+                order.append(r)
+            else:
+                order.insert(pos, r)
+    for v in videos:
+        _count(state, v)[0] += 1
+    inst = batch.instances
+    if len(inst):
+        if bulk:
+            # instances name frames by key; map keys to this batch's rows
+            vcode = {v: i for i, v in enumerate(dict.fromkeys(videos))}
+            fk = np.array([vcode[v] for v in videos], dtype=np.int64) << 40 | batch.frame_idx
+            ik = np.array([vcode.get(v, -1) for v in inst.video.tolist()],
+                          dtype=np.int64) << 40 | inst.frame_idx
+            order_k = np.argsort(fk, kind="stable")
+            pos = np.searchsorted(fk[order_k], ik)
+            pos = np.clip(pos, 0, n - 1)
+            found = fk[order_k][pos] == ik
+            if not found.all():
+                raise EventMismatch("an instance names a frame that is not in the batch")
+            _add_instances(state, inst, rows[order_k][pos])
+        else:
+            _add_instances(state, inst)
+
+
+def _remove_frames(state: State, batch: ev.FrameBatch) -> None:
+    fr = state.frames
+    rows = []
+    for v, f in zip(batch.video.tolist(), batch.frame_idx.tolist(), strict=True):
+        row = fr.row_of(v, f)
+        if row is None:
+            raise EventMismatch(f"frame ({v}, {f}) is not in the labels")
+        rows.append(row)
+    live = [r for row in rows for r in state.frame_instance_rows(row)]
+    if len(live) != len(batch.instances):
+        raise EventMismatch("frame removal does not carry the frames' instances")
+    _remove_instances(state, batch.instances, whole_frames=True)
+    c = fr.cols.cols
+    c["alive"][rows] = False
+    removed = set(rows)
+    order = fr.order()
+    if len(rows) == 1:
+        order.remove(rows[0])
+    else:
+        order[:] = [r for r in order if r not in removed]
+    for v in batch.video.tolist():
+        _count(state, v)[0] -= 1
+
+
+def _frames_added(state: State, e: ev.FramesAdded) -> None:
+    _add_frames(state, e.frames)
+
+
+def _frames_removed(state: State, e: ev.FramesRemoved) -> None:
+    _remove_frames(state, e.frames)
+
+
+# ----------------------------------------------------------------- points & tracks
+
+
+def _point_set(state: State, e: ev.PointSet) -> None:
+    table = state.instances
+    row = table.row_of(e.instance)
+    if row is None:
+        raise EventMismatch(f"instance {e.instance} is not in the labels")
+    sk = state.skeletons[int(table.cols.cols["skeleton"][row])]
+    try:
+        pos = sk.node_position(e.node)
+    except KeyError:
+        raise EventMismatch(f"node {e.node} is not in skeleton {sk.name!r}") from None
+    i = int(table.cols.cols["pt_start"][row]) + pos
+    p = table.points.cols
+    p["x"][i] = e.x
+    p["y"][i] = e.y
+    p["visible"][i] = e.visible
+    p["complete"][i] = e.complete
+    p["score"][i] = e.score
+
+
+def _points_set(state: State, e: ev.PointsSet) -> None:
+    table = state.instances
+    row = table.row_of(e.instance)
+    if row is None:
+        raise EventMismatch(f"instance {e.instance} is not in the labels")
+    if e.new.shape[0] != int(table.cols.cols["n_pts"][row]):
+        raise EventMismatch("points do not fit the instance's skeleton")
+    table.write_points(row, e.new)
+
+
+def _instance_updated(state: State, e: ev.InstanceUpdated) -> None:
+    table = state.instances
+    row = table.row_of(e.instance)
+    if row is None:
+        raise EventMismatch(f"instance {e.instance} is not in the labels")
+    c = table.cols.cols
+    if int(c["from_predicted"][row]) != e.old_from_predicted:
+        raise EventMismatch(f"instance {e.instance} link differs from the event")
+    c["from_predicted"][row] = e.new_from_predicted
+    c["score"][row] = e.new_score
+    c["tracking_score"][row] = e.new_tracking_score
+
+
+def _tracks_assigned(state: State, e: ev.TracksAssigned) -> None:
+    table = state.instances
+    c = table.cols.cols
+    rows = []
+    for ident, old in zip(e.instances, e.old, strict=True):
+        row = table.row_of(ident)
+        if row is None:
+            raise EventMismatch(f"instance {ident} is not in the labels")
+        if int(c["track"][row]) != old:
+            raise EventMismatch(f"instance {ident} is not on track {old}")
+        rows.append(row)
+    fc = state.frames.cols.cols
+    for row, old, new in zip(rows, e.old, e.new, strict=True):
+        c["track"][row] = new
+        f_row = int(c["frame"][row])
+        v, f = int(fc["video"][f_row]), int(fc["frame_idx"][f_row])
+        if not any(c["track"][r] == old for r in state.frame_instance_rows(f_row)):
+            _occ_drop(state, v, old, f)
+        _occ_add(state, v, new, f)
+
+
+def _track_added(state: State, e: ev.TrackAdded) -> None:
+    if e.track.id in state.tracks:
+        raise EventMismatch(f"track {e.track.name!r} is already in the labels")
+    state.tracks[e.track.id] = e.track
+    state.track_order.insert(e.position, e.track.id)
+
+
+def _track_removed(state: State, e: ev.TrackRemoved) -> None:
+    if e.track.id not in state.tracks:
+        raise EventMismatch(f"track {e.track.name!r} is not in the labels")
+    if np.any(state.instances.cols.view("track")[state.live_instance_rows()] == e.track.id):
+        raise EventMismatch(f"track {e.track.name!r} is still in use")
+    del state.tracks[e.track.id]
+    state.track_order.remove(e.track.id)
+
+
+def _track_changed(state: State, e: ev.TrackChanged) -> None:
+    if state.tracks.get(e.before.id) != e.before:
+        raise EventMismatch(f"track {e.before.name!r} differs from the event")
+    state.tracks[e.after.id] = e.after
+
+
+# ----------------------------------------------------------------- videos
+
+
+def _video_added(state: State, e: ev.VideoAdded) -> None:
+    if e.video.id in state.videos:
+        raise EventMismatch("video is already in the labels")
+    state.videos[e.video.id] = e.video
+    state.video_order.insert(e.position, e.video.id)
+    state.counts.setdefault(e.video.id, [0, 0, 0])
+    if e.frames is not None:
+        _add_frames(state, e.frames)
+    for pos, s in e.suggestions:
+        state.suggestions.insert(pos, s)
+    if e.anchors:
+        state.anchors[e.video.id] = list(e.anchors)
+
+
+def _video_removed(state: State, e: ev.VideoRemoved) -> None:
+    vid = e.video.id
+    if vid not in state.videos:
+        raise EventMismatch("video is not in the labels")
+    for pos, s in e.suggestions:
+        if pos >= len(state.suggestions) or state.suggestions[pos] != s:
+            raise EventMismatch("suggestion list differs from the event")
+    if e.frames is not None:
+        _remove_frames(state, e.frames)
+    for pos, _s in sorted(e.suggestions, key=lambda ps: ps[0], reverse=True):
+        del state.suggestions[pos]
+    state.anchors.pop(vid, None)
+    del state.videos[vid]
+    state.video_order.remove(vid)
+    state.counts.pop(vid, None)
+    for key in [k for k in state.occupancy if k[0] == vid]:
+        del state.occupancy[key]
+
+
+def _video_changed(state: State, e: ev.VideoChanged) -> None:
+    if e.before.id not in state.videos:
+        raise EventMismatch("video is not in the labels")
+    state.videos[e.after.id] = e.after
+
+
+# ----------------------------------------------------------------- skeletons
+
+
+def _skeleton_added(state: State, e: ev.SkeletonAdded) -> None:
+    if e.skeleton.id in state.skeletons:
+        raise EventMismatch("skeleton is already in the labels")
+    state.skeletons[e.skeleton.id] = e.skeleton
+    state.skeleton_order.insert(e.position, e.skeleton.id)
+
+
+def _skeleton_removed(state: State, e: ev.SkeletonRemoved) -> None:
+    sid = e.skeleton.id
+    if sid not in state.skeletons:
+        raise EventMismatch("skeleton is not in the labels")
+    if np.any(state.instances.cols.view("skeleton")[state.live_instance_rows()] == sid):
+        raise EventMismatch("skeleton is still in use")
+    del state.skeletons[sid]
+    state.skeleton_order.remove(sid)
+
+
+def _skeleton_changed(state: State, e: ev.SkeletonChanged) -> None:
+    current = state.skeletons.get(e.before.id)
+    if current is None:
+        raise EventMismatch("skeleton is not in the labels")
+    if [n.id for n in current.nodes] != [n.id for n in e.after.nodes]:
+        raise EventMismatch("SkeletonChanged may not add, remove or reorder nodes")
+    state.skeletons[e.after.id] = e.after
+
+
+def _reshape_points(state: State, skeleton: ev.SkeletonDef, after: ev.SkeletonDef,
+                    node: int, instances: np.ndarray, values: np.ndarray, adding: bool) -> None:
+    sid = skeleton.id
+    current = state.skeletons.get(sid)
+    if current is None or [n.id for n in current.nodes] != [n.id for n in skeleton.nodes]:
+        raise EventMismatch("skeleton differs from the event")
+    table = state.instances
+    c = table.cols.cols
+    live = state.live_instance_rows()
+    rows = live[c["skeleton"][live] == sid]
+    pos = (after if adding else skeleton).node_position(node)
+    given = {int(i): values[k] for k, i in enumerate(np.asarray(instances).tolist())}
+    missing = np.array([np.nan, np.nan, 1.0, 0.0, 0.0])
+    for row in rows.tolist():
+        pts = table.points_of(row)
+        if adding:
+            new = np.insert(pts, pos, given.get(int(c["id"][row]), missing), axis=0)
+        else:
+            new = np.delete(pts, pos, axis=0)
+        table.realloc_points(row, new.shape[0])
+        table.write_points(row, new)
+    state.skeletons[sid] = after
+
+
+def _node_added(state: State, e: ev.NodeAdded) -> None:
+    _reshape_points(state, e.skeleton_before, e.skeleton_after, e.node, e.instances,
+                    e.values, adding=True)
+
+
+def _node_removed(state: State, e: ev.NodeRemoved) -> None:
+    _reshape_points(state, e.skeleton_before, e.skeleton_after, e.node, e.instances,
+                    e.values, adding=False)
+
+
+# ----------------------------------------------------------------- the rest
+
+
+def _suggestions_replaced(state: State, e: ev.SuggestionsReplaced) -> None:
+    if tuple(state.suggestions) != tuple(e.before):
+        raise EventMismatch("suggestion list differs from the event")
+    state.suggestions = list(e.after)
+
+
+def _suggestion_added(state: State, e: ev.SuggestionAdded) -> None:
+    if not 0 <= e.position <= len(state.suggestions):
+        raise EventMismatch("suggestion position out of range")
+    state.suggestions.insert(e.position, e.suggestion)
+
+
+def _suggestion_removed(state: State, e: ev.SuggestionRemoved) -> None:
+    if not (0 <= e.position < len(state.suggestions)) or \
+            state.suggestions[e.position] != e.suggestion:
+        raise EventMismatch("suggestion list differs from the event")
+    del state.suggestions[e.position]
+
+
+def _anchors_added(state: State, e: ev.AnchorsAdded) -> None:
+    if e.video not in state.videos:
+        raise EventMismatch("video is not in the labels")
+    lst = state.anchors.setdefault(e.video, [])
+    for pos, anchor in zip(e.positions, e.anchors, strict=True):
+        lst.insert(pos, tuple(anchor))
+
+
+def _anchors_removed(state: State, e: ev.AnchorsRemoved) -> None:
+    lst = state.anchors.get(e.video, [])
+    for pos, anchor in zip(e.positions, e.anchors, strict=True):
+        if pos >= len(lst) or tuple(lst[pos]) != tuple(anchor):
+            raise EventMismatch("anchor list differs from the event")
+    for pos in sorted(e.positions, reverse=True):
+        del lst[pos]
+    if not lst:
+        state.anchors.pop(e.video, None)
+
+
+def _provenance_set(state: State, e: ev.ProvenanceSet) -> None:
+    state.provenance = dict(e.after)
+
+
+_HANDLERS: dict[type, Callable[[State, Any], None]] = {
+    ev.FramesAdded: _frames_added,
+    ev.FramesRemoved: _frames_removed,
+    ev.InstancesAdded: _instances_added,
+    ev.InstancesRemoved: _instances_removed,
+    ev.PointSet: _point_set,
+    ev.PointsSet: _points_set,
+    ev.InstanceUpdated: _instance_updated,
+    ev.TracksAssigned: _tracks_assigned,
+    ev.TrackAdded: _track_added,
+    ev.TrackRemoved: _track_removed,
+    ev.TrackChanged: _track_changed,
+    ev.VideoAdded: _video_added,
+    ev.VideoRemoved: _video_removed,
+    ev.VideoChanged: _video_changed,
+    ev.SkeletonAdded: _skeleton_added,
+    ev.SkeletonRemoved: _skeleton_removed,
+    ev.SkeletonChanged: _skeleton_changed,
+    ev.NodeAdded: _node_added,
+    ev.NodeRemoved: _node_removed,
+    ev.SuggestionsReplaced: _suggestions_replaced,
+    ev.SuggestionAdded: _suggestion_added,
+    ev.SuggestionRemoved: _suggestion_removed,
+    ev.AnchorsAdded: _anchors_added,
+    ev.AnchorsRemoved: _anchors_removed,
+    ev.ProvenanceSet: _provenance_set,
+}
+
+assert set(_HANDLERS) == set(ev.ALL_EVENTS)

@@ -1,0 +1,64 @@
+"""Every error `ledger` raises on purpose derives from `LedgerError`.
+
+Callers catch one base class; the subclasses say what went wrong. Several also
+derive from the builtin SLEAP raised in the same place (``KeyError``,
+``ValueError``...), so SLEAP code that catches those keeps working.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of all ledger errors."""
+
+
+class ValidationError(LedgerError, ValueError):
+    """An argument is invalid; nothing was changed."""
+
+
+class NotFoundError(LedgerError, KeyError):
+    """A video, frame, instance, track, node or suggestion is not in the labels."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want plain text.
+        return str(self.args[0]) if self.args else ""
+
+
+class SkeletonMismatchError(ValidationError):
+    """An instance's points do not fit its skeleton, or the skeleton is wrong."""
+
+
+class TransactionError(LedgerError):
+    """A transaction was used wrongly (nested commit, undo inside a transaction...)."""
+
+
+class ReadOnlyError(LedgerError):
+    """A historical view (`labels.at(seq)`) or a read-only ledger was asked to change."""
+
+
+class IntegrityError(LedgerError):
+    """The hash chain does not verify: an event was changed, removed or reordered."""
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class ConcurrencyError(LedgerError):
+    """Another writer appended first; re-read and retry."""
+
+
+class StoreError(LedgerError):
+    """A ledger file is not a ledger, is from a newer version, or is damaged."""
+
+
+class FormatError(LedgerError, ValueError):
+    """A SLEAP file (.slp, .json) is malformed; the message names the file."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class VideoError(LedgerError):
+    """A video cannot be opened or a frame cannot be decoded."""

@@ -1,0 +1,616 @@
+"""Every change `Labels` can make, each built as events and committed.
+
+Each public method validates first (so a bad call changes nothing and leaves no
+history), then emits its events inside one transaction named after the method.
+Objects made by user code (frames, instances, skeletons, tracks, videos) are
+registered with ids before the event that introduces them, so the registry can
+attach the very same Python objects once the event is applied.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ledger import events as ev
+from ledger.errors import NotFoundError, SkeletonMismatchError, ValidationError
+from ledger.ids import NO_ID
+from ledger.model.frame import LabeledFrame
+from ledger.model.instance import Instance, PredictedInstance
+from ledger.model.skeleton import Node, Skeleton
+from ledger.model.suggestion import SuggestionFrame
+from ledger.model.track import Track
+from ledger.model.video import Video
+from ledger.state_batches import frames_batch, instance_batch_from_rows
+
+if TYPE_CHECKING:
+    from ledger.labels import Labels
+
+
+class EditingMixin:
+    """The mutating half of `Labels` (mixed into it; not used on its own)."""
+
+    # ----------------------------------------------------------------- registration
+
+    def _register_skeleton(self: Labels, skeleton: Skeleton) -> int:
+        st = self._state
+        if skeleton._id is not None and skeleton._id in st.skeletons:
+            return skeleton._id
+        if not isinstance(skeleton, Skeleton):
+            raise ValidationError(f"not a Skeleton: {skeleton!r}")
+        if skeleton._id is None:
+            skeleton._id = self._ids.new_id()
+        for node in skeleton._nodes:
+            if node._id is None:
+                node._id = self._ids.new_id()
+            self._registry.nodes[node._id] = node
+        self._registry.skeletons[skeleton._id] = skeleton
+        self._ledger.emit(ev.SkeletonAdded(skeleton_def(skeleton), len(st.skeleton_order)))
+        return skeleton._id
+
+    def add_skeleton(self: Labels, skeleton: Skeleton) -> None:
+        self._register_skeleton(skeleton)
+
+    def _register_track(self: Labels, track: Track) -> int:
+        if not isinstance(track, Track):
+            raise ValidationError(f"not a Track: {track!r}")
+        st = self._state
+        if track._id is not None and track._id in st.tracks:
+            return track._id
+        if track._id is None:
+            track._id = self._ids.new_id()
+        self._registry.tracks[track._id] = track
+        self._ledger.emit(ev.TrackAdded(ev.TrackDef(track._id, track.name, track.spawned_on),
+                                        len(st.track_order)))
+        return track._id
+
+    def add_track(self: Labels, video: Video | None, track: Track) -> None:
+        """Register a track (once; SLEAP appended duplicates)."""
+        self._register_track(track)
+
+    def add_video(self: Labels, video: Video) -> int:
+        """Add a video if it is not in the labels yet; return its id."""
+        if not isinstance(video, Video):
+            raise ValidationError(f"not a Video: {video!r}")
+        vid = self._vid(video)
+        if vid is not None:
+            return vid
+        if video._id is None or video._id in self._state.videos:
+            video._id = self._ids.new_id()
+        self._registry.videos[video._id] = video
+        self._ledger.emit(ev.VideoAdded(
+            ev.VideoDef(video._id, video.backend_dict(), video.source_video),
+            len(self._state.video_order)))
+        return video._id
+
+    # ----------------------------------------------------------------- batches
+
+    def _instance_batch(self: Labels, entries: list[tuple[Instance, int, int]]
+                        ) -> tuple[ev.InstanceBatch, list[int]]:
+        n = len(entries)
+        if n == 0:
+            return ev.InstanceBatch.empty(), []
+        base = self._ids.new_block(n)
+        ids = list(range(base, base + n))
+        new_of = {id(inst): ident for (inst, _, _), ident in zip(entries, ids, strict=True)}
+        cols: dict[str, list[Any]] = {k: [] for k in (
+            "video", "frame_idx", "skeleton", "track", "kind", "score", "tracking_score",
+            "from_predicted", "n_pts")}
+        rows_list = []
+        for inst, vid, fidx in entries:
+            skel = inst.skeleton
+            sid = self._register_skeleton(skel)
+            rows = inst.point_rows()
+            if rows.shape[0] != len(skel.nodes):
+                raise SkeletonMismatchError(
+                    f"instance has {rows.shape[0]} points but skeleton {skel.name!r} has "
+                    f"{len(skel.nodes)} nodes")
+            track = inst.track
+            fp = inst.from_predicted
+            link = NO_ID
+            if fp is not None:
+                if id(fp) in new_of:
+                    link = new_of[id(fp)]
+                elif fp._labels is self and self._state.instances.row_of(fp._id) is not None:
+                    link = fp._id
+            predicted = isinstance(inst, PredictedInstance)
+            cols["video"].append(vid)
+            cols["frame_idx"].append(fidx)
+            cols["skeleton"].append(sid)
+            cols["track"].append(NO_ID if track is None else self._register_track(track))
+            cols["kind"].append(1 if predicted else 0)
+            cols["score"].append(inst.score if predicted else math.nan)
+            cols["tracking_score"].append(inst.tracking_score if predicted else math.nan)
+            cols["from_predicted"].append(link)
+            cols["n_pts"].append(rows.shape[0])
+            rows_list.append(rows)
+        pts = np.concatenate(rows_list) if rows_list else np.zeros((0, 5))
+        i64 = np.int64
+        batch = ev.InstanceBatch(
+            ids=np.asarray(ids, i64), video=np.asarray(cols["video"], i64),
+            frame_idx=np.asarray(cols["frame_idx"], i64),
+            skeleton=np.asarray(cols["skeleton"], i64), track=np.asarray(cols["track"], i64),
+            kind=np.asarray(cols["kind"], np.uint8),
+            score=np.asarray(cols["score"], np.float64),
+            tracking_score=np.asarray(cols["tracking_score"], np.float64),
+            from_predicted=np.asarray(cols["from_predicted"], i64),
+            n_pts=np.asarray(cols["n_pts"], np.int32),
+            x=pts[:, 0].copy(), y=pts[:, 1].copy(), visible=pts[:, 2] != 0,
+            complete=pts[:, 3] != 0, point_score=pts[:, 4].copy())
+        return batch, ids
+
+    def _adopt_objects(self: Labels, objects: list[Instance], ids: list[int]) -> None:
+        """Let the registry attach free instance objects once their event applies."""
+        for inst, ident in zip(objects, ids, strict=True):
+            if inst._labels is None:
+                inst._id = ident
+                self._registry.instances[ident] = inst
+
+    # ----------------------------------------------------------------- frames
+
+    def append(self: Labels, value: LabeledFrame) -> None:
+        self.insert(len(self), value)
+
+    def extend(self: Labels, values: Iterable[LabeledFrame]) -> None:
+        with self.transaction("extend"):
+            for lf in values:
+                self.append(lf)
+
+    def insert(self: Labels, index: int, value: LabeledFrame) -> None:
+        """Insert a frame at a list position. Like SLEAP, a frame whose (video,
+        frame_idx) is already labelled is silently ignored."""
+        self._check_writable()
+        if not isinstance(value, LabeledFrame):
+            raise ValidationError(f"not a LabeledFrame: {value!r}")
+        if value._labels is self:
+            return
+        video = value.video
+        vid = self._vid(video)
+        if vid is not None and self._state.frames.row_of(vid, value.frame_idx) is not None:
+            return
+        n = len(self)
+        index = max(0, n + index) if index < 0 else min(index, n)
+        with self.transaction("insert frame"):
+            vid = self.add_video(video)
+            insts = list(value.instances)
+            batch, ids = self._instance_batch([(i, vid, value.frame_idx) for i in insts])
+            if value._labels is None:
+                self._adopt_objects(insts, ids)
+                self._registry.frames[(vid, value.frame_idx)] = value
+            self._ledger.emit(ev.FramesAdded(ev.FrameBatch(
+                np.array([vid], np.int64), np.array([value.frame_idx], np.int64),
+                np.array([index], np.int64), batch)))
+
+    def __setitem__(self: Labels, index: int, value: LabeledFrame) -> None:
+        with self.transaction("replace frame"):
+            old = self[index]
+            position = self.index(old)
+            self.remove(old)
+            self.insert(position, value)
+
+    def __delitem__(self: Labels, index: int | slice) -> None:
+        frames = self[index] if isinstance(index, slice) else [self.get(index, raise_errors=True)]
+        self.remove_frames(frames)
+
+    def remove(self: Labels, value: LabeledFrame) -> None:
+        if self._frame_row(value) is None:
+            raise ValueError("frame is not in the labels")
+        self.remove_frames([value])
+
+    def remove_frame(self: Labels, lf: LabeledFrame) -> None:
+        self.remove(lf)
+
+    def remove_frames(self: Labels, lfs: Iterable[LabeledFrame]) -> None:
+        rows = [r for r in (self._frame_row(lf) for lf in lfs) if r is not None]
+        if not rows:
+            return
+        with self.transaction("remove frames"):
+            self._ledger.emit(ev.FramesRemoved(frames_batch(self._state, rows)))
+
+    def remove_empty_frames(self: Labels) -> None:
+        fc = self._state.frames.cols.cols
+        self.remove_frames([self._frame_at_row(r) for r in self._state.frames.order()
+                            if fc["n_user"][r] + fc["n_pred"][r] == 0])
+
+    def remove_empty_instances(self: Labels, keep_empty_frames: bool = True) -> None:
+        with self.transaction("remove empty instances"):
+            for lf in self.labeled_frames:
+                for inst in list(lf.instances):
+                    if len(inst) == 0:
+                        self.remove_instance(lf, inst)
+            if not keep_empty_frames:
+                self.remove_empty_frames()
+
+    def _remove_kind(self: Labels, predicted: bool, new_labels: Any, message: str) -> None:
+        with self.transaction(message):
+            for lf in self.labeled_frames:
+                if new_labels is not None and not new_labels.has_frame(lf):
+                    continue
+                insts = list(lf.instances)
+                doomed = [i for i in insts if isinstance(i, PredictedInstance) == predicted]
+                for inst in doomed:
+                    self.remove_instance(lf, inst)
+                if doomed and len(doomed) == len(insts):
+                    self.remove(lf)
+
+    def remove_user_instances(self: Labels, new_labels: Any = None) -> None:
+        self._remove_kind(False, new_labels, "remove user instances")
+
+    def remove_predictions(self: Labels, new_labels: Any = None) -> None:
+        self._remove_kind(True, new_labels, "remove predictions")
+
+    # ----------------------------------------------------------------- instances
+
+    def _require_instance(self: Labels, instance: Instance) -> int:
+        if instance._labels is not self or self._state.instances.row_of(instance._id) is None:
+            raise NotFoundError("instance is not in the labels")
+        return instance._id  # type: ignore[return-value]
+
+    def add_instance(self: Labels, frame: LabeledFrame, instance: Instance) -> None:
+        """Add an instance to a frame (adding the frame when it is new). As in SLEAP,
+        an instance whose track is already used by a user instance of the frame
+        loses its track."""
+        self._check_writable()
+        if not isinstance(instance, Instance):
+            raise ValidationError(f"not an Instance: {instance!r}")
+        if instance._labels is self and self._state.instances.row_of(instance._id) is not None:
+            raise ValidationError("instance is already in the labels")
+        target = frame if frame._labels is self else self.find_first(frame.video, frame.frame_idx)
+        if target is None:
+            if frame._labels is not None:
+                raise NotFoundError("frame is not in the labels")
+            frame.append(instance)
+            self.append(frame)
+            return
+        track = instance.track
+        if track is not None and any(type(i) is Instance and i.track is track
+                                     for i in target.instances):
+            if instance._labels is None:
+                instance._track = None
+            track = None
+        with self.transaction("add instance"):
+            vid = self.add_video(target.video)
+            batch, ids = self._instance_batch([(instance, vid, target.frame_idx)])
+            if track is None and instance.track is not None:
+                batch = _with_tracks(batch, NO_ID)
+            self._adopt_objects([instance], ids)
+            self._ledger.emit(ev.InstancesAdded(batch))
+
+    def remove_instance(self: Labels, frame: LabeledFrame, instance: Instance,
+                        in_transaction: bool = False) -> None:
+        """Remove an instance from its frame; the frame stays, even when empty."""
+        self._check_writable()
+        ident = self._require_instance(instance)
+        row = self._state.instances.row_of(ident)
+        key = self._state.frame_key(int(self._state.instances.cols.cols["frame"][row]))
+        if frame._labels is not self or frame._key != key:
+            raise ValueError("instance is not in that frame")
+        with self.transaction("remove instance"):
+            self._ledger.emit(ev.InstancesRemoved(
+                instance_batch_from_rows(self._state, np.array([row]))))
+
+    def set_frame_instances(self: Labels, frame: LabeledFrame,
+                            instances: list[Instance]) -> None:
+        keep = {id(i) for i in instances}
+        with self.transaction("set frame instances"):
+            for inst in list(frame.instances):
+                if id(inst) not in keep:
+                    self.remove_instance(frame, inst)
+            current = {id(i) for i in frame.instances}
+            for inst in instances:
+                if id(inst) not in current:
+                    self.add_instance(frame, inst)
+
+    def set_point(self: Labels, instance: Instance, node: Node | str | int, x: float, y: float,
+                  visible: bool = True, complete: bool = True, score: float | None = None
+                  ) -> None:
+        """Move one point (an undoable `PointSet` event)."""
+        self._check_writable()
+        ident = self._require_instance(instance)
+        skel = instance.skeleton
+        target = skel.node(node)
+        pos = skel.node_to_index(target)
+        table = self._state.instances
+        row = table.row_of(ident)
+        i = int(table.cols.cols["pt_start"][row]) + pos
+        p = table.points.cols
+        old_score = float(p["score"][i])
+        new_score = old_score if score is None else float(score)
+        self._ledger.emit(ev.PointSet(
+            ident, target._id, float(x), float(y), bool(visible), bool(complete), new_score,
+            float(p["x"][i]), float(p["y"][i]), bool(p["visible"][i]), bool(p["complete"][i]),
+            old_score))
+
+    def set_points(self: Labels, instance: Instance, points: Any) -> None:
+        """Replace all points of an instance: (n_nodes, 2) xy (NaN = missing) or
+        (n_nodes, 5) rows x, y, visible, complete, score."""
+        self._check_writable()
+        ident = self._require_instance(instance)
+        old = self._instance_rows(ident)
+        arr = np.asarray(points, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[0] != old.shape[0] or arr.shape[1] not in (2, 5):
+            raise SkeletonMismatchError(
+                f"points of shape {arr.shape} do not fit an instance with {old.shape[0]} nodes")
+        if arr.shape[1] == 2:
+            new = old.copy()
+            new[:, :2] = arr
+            missing = np.isnan(arr).any(axis=1)
+            new[:, 2] = 1.0
+            new[:, 3] = np.where(missing, 0.0, 1.0)
+        else:
+            new = arr.copy()
+        self._ledger.emit(ev.PointsSet(ident, new, old))
+
+    def set_from_predicted(self: Labels, instance: Instance,
+                           predicted: PredictedInstance | None) -> None:
+        ident = self._require_instance(instance)
+        link = NO_ID if predicted is None else self._require_instance(predicted)
+        c = self._state.instances.cols.cols
+        row = self._state.instances.row_of(ident)
+        self._ledger.emit(ev.InstanceUpdated(
+            ident, int(c["from_predicted"][row]), link, float(c["score"][row]),
+            float(c["score"][row]), float(c["tracking_score"][row]),
+            float(c["tracking_score"][row])))
+
+    # ----------------------------------------------------------------- tracks
+
+    def track_set_instance(self: Labels, frame: LabeledFrame, instance: Instance,
+                           new_track: Track | None) -> None:
+        """Set an instance's track (registering a new track, unlike SLEAP)."""
+        self._check_writable()
+        ident = self._require_instance(instance)
+        old = instance.track
+        if old is new_track:
+            return
+        with self.transaction("track_set_instance"):
+            new_id = NO_ID if new_track is None else self._register_track(new_track)
+            self._ledger.emit(ev.TracksAssigned(
+                (ident,), (NO_ID if old is None else old._id,), (new_id,)))
+
+    def track_swap(self: Labels, video: Video, new_track: Track, old_track: Track | int | None,
+                   frame_range: tuple[int, int] | range) -> None:
+        """Swap two tracks' instances on frames ``[start, end)`` of a video. With
+        ``old_track=None`` untracked instances and ``new_track``'s swap; with an int
+        k the untracked instance at position k of each frame joins ``new_track``."""
+        self._check_writable()
+        vid = self._require_vid(video)
+        start, end = (frame_range.start, frame_range.stop) if isinstance(frame_range, range) \
+            else (int(frame_range[0]), int(frame_range[1]))
+        if end <= start:
+            raise ValidationError(f"track_swap needs a non-empty frame range, got [{start}, {end})")
+        if not isinstance(new_track, Track):
+            raise ValidationError("new_track must be a Track")
+        if old_track is not None and not isinstance(old_track, Track | int):
+            raise ValidationError("old_track must be a Track, an int or None")
+        with self.transaction("track_swap"):
+            new_id = self._register_track(new_track)
+            old_id = self._register_track(old_track) if isinstance(old_track, Track) else NO_ID
+            idents, olds, news = [], [], []
+            for lf in self.find(video, range(start, end)):
+                for k, inst in enumerate(lf.instances):
+                    t = inst.track
+                    tid = NO_ID if t is None else t._id
+                    if isinstance(old_track, int) and not isinstance(old_track, bool):
+                        if k == old_track and t is None:
+                            idents.append(inst._id)
+                            olds.append(NO_ID)
+                            news.append(new_id)
+                    elif tid == old_id and tid != new_id:
+                        idents.append(inst._id)
+                        olds.append(tid)
+                        news.append(new_id)
+                    elif tid == new_id and tid != old_id:
+                        idents.append(inst._id)
+                        olds.append(tid)
+                        news.append(old_id)
+            if idents:
+                self._ledger.emit(ev.TracksAssigned(tuple(idents), tuple(olds), tuple(news)))
+        del vid
+
+    def remove_track(self: Labels, track: Track) -> None:
+        """Untrack its instances, then remove the track."""
+        tid = track._id
+        if tid is None or tid not in self._state.tracks:
+            raise NotFoundError(f"track {track.name!r} is not in the labels")
+        st = self._state
+        c = st.instances.cols.cols
+        live = st.live_instance_rows()
+        rows = live[c["track"][live] == tid]
+        with self.transaction("remove track"):
+            if len(rows):
+                ids = tuple(int(i) for i in c["id"][rows])
+                self._ledger.emit(ev.TracksAssigned(ids, (tid,) * len(ids), (NO_ID,) * len(ids)))
+            self._ledger.emit(ev.TrackRemoved(st.tracks[tid], st.track_order.index(tid)))
+
+    def remove_all_tracks(self: Labels) -> None:
+        with self.transaction("remove all tracks"):
+            for track in self.tracks:
+                self.remove_track(track)
+
+    def remove_unused_tracks(self: Labels) -> None:
+        st = self._state
+        live = st.live_instance_rows()
+        used = set(st.instances.cols.cols["track"][live].tolist())
+        with self.transaction("remove unused tracks"):
+            for track in self.tracks:
+                if track._id not in used:
+                    self.remove_track(track)
+
+    def _change_track(self: Labels, track: Track, name: str, spawned_on: int) -> None:
+        tid = track._id
+        if tid is None or tid not in self._state.tracks:
+            raise NotFoundError(f"track {track.name!r} is not in the labels")
+        before = self._state.tracks[tid]
+        self._ledger.emit(ev.TrackChanged(before, ev.TrackDef(tid, name, spawned_on)))
+
+    def rename_track(self: Labels, track: Track, name: str) -> None:
+        self._change_track(track, str(name), track.spawned_on)
+
+    def set_track_spawned_on(self: Labels, track: Track, spawned_on: int) -> None:
+        self._change_track(track, track.name, int(spawned_on))
+
+    # ----------------------------------------------------------------- videos
+
+    def remove_video(self: Labels, video: Video) -> None:
+        """Remove a video with its frames, suggestions and negative anchors (one
+        event that carries all of it, so undo restores everything)."""
+        self._check_writable()
+        vid = self._vid(video)
+        if vid is None:
+            raise NotFoundError("Video is not in labels.")
+        st = self._state
+        rows = self._rows_of_video(vid)
+        suggs = tuple((k, s) for k, s in enumerate(st.suggestions) if s.video == vid)
+        anchors = tuple(tuple(a) for a in st.anchors.get(vid, []))
+        with self.transaction("remove video"):
+            self._ledger.emit(ev.VideoRemoved(
+                st.videos[vid], st.video_order.index(vid),
+                frames_batch(st, rows) if rows else None, suggs, anchors))  # type: ignore[arg-type]
+
+    # ----------------------------------------------------------------- suggestions
+
+    def _suggestion_def(self: Labels, s: SuggestionFrame) -> ev.SuggestionDef:
+        if not isinstance(s, SuggestionFrame):
+            raise ValidationError(f"not a SuggestionFrame: {s!r}")
+        return ev.SuggestionDef(self.add_video(s.video), int(s.frame_idx), s.group)
+
+    def set_suggestions(self: Labels, suggestions: Iterable[SuggestionFrame]) -> None:
+        suggestions = list(suggestions)
+        with self.transaction("set suggestions"):
+            after = tuple(self._suggestion_def(s) for s in suggestions)
+            before = tuple(self._state.suggestions)
+            if after != before:
+                self._ledger.emit(ev.SuggestionsReplaced(before, after))
+
+    def append_suggestions(self: Labels, suggestions: Iterable[SuggestionFrame]) -> None:
+        self.set_suggestions(self.suggestions + list(suggestions))
+
+    def delete_suggestions(self: Labels, video: Video) -> None:
+        self.set_suggestions([s for s in self.suggestions if s.video is not video])
+
+    def clear_suggestions(self: Labels) -> None:
+        self.set_suggestions([])
+
+    def add_suggestion(self: Labels, video: Video, frame_idx: int, group: int | None = None
+                       ) -> None:
+        """Add a suggestion unless that (video, frame) is already suggested."""
+        if self.find_suggestion(video, frame_idx) is not None:
+            return
+        with self.transaction("add suggestion"):
+            d = self._suggestion_def(SuggestionFrame(video, frame_idx, group))
+            self._ledger.emit(ev.SuggestionAdded(d, len(self._state.suggestions)))
+
+    def remove_suggestion(self: Labels, video: Video, frame_idx: int) -> None:
+        vid = self._vid(video)
+        for k, s in enumerate(self._state.suggestions):
+            if s.video == vid and s.frame_idx == frame_idx:
+                self._ledger.emit(ev.SuggestionRemoved(s, k))
+                return
+        raise NotFoundError(f"no suggestion for frame {frame_idx} of {video!r}")
+
+    # ----------------------------------------------------------------- anchors
+
+    def add_negative_anchor(self: Labels, video: Video, frame_idx: int,
+                            where: tuple[float, float]) -> None:
+        with self.transaction("add negative anchor"):
+            vid = self.add_video(video)
+            entry = (int(frame_idx), float(where[0]), float(where[1]))
+            n = len(self._state.anchors.get(vid, []))
+            self._ledger.emit(ev.AnchorsAdded(vid, (n,), (entry,)))
+
+    def remove_negative_anchors(self: Labels, video: Video, frame_idx: int,
+                                where: tuple[float, float] | None = None) -> None:
+        """Remove a frame's anchors (only the one at ``where`` when given)."""
+        vid = self._require_vid(video)
+        lst = self._state.anchors.get(vid, [])
+        hits = [(k, tuple(a)) for k, a in enumerate(lst) if a[0] == frame_idx and (
+            where is None or (abs(a[1] - where[0]) < 1e-9 and abs(a[2] - where[1]) < 1e-9))]
+        if hits:
+            self._ledger.emit(ev.AnchorsRemoved(vid, tuple(k for k, _ in hits),
+                                                tuple(a for _, a in hits)))  # type: ignore[misc]
+
+    # ----------------------------------------------------------------- skeletons
+
+    def _skeleton_id(self: Labels, skeleton: Skeleton) -> int:
+        if skeleton._id is None or skeleton._id not in self._state.skeletons:
+            raise NotFoundError(f"skeleton {skeleton.name!r} is not in the labels")
+        return skeleton._id
+
+    def add_node(self: Labels, skeleton: Skeleton, name: str) -> None:
+        """Add a node; every instance of the skeleton gets a missing point for it."""
+        sid = self._skeleton_id(skeleton)
+        before = self._state.skeletons[sid]
+        if any(n.name == name for n in before.nodes):
+            raise ValidationError(f"skeleton {skeleton.name!r} already has a node named {name!r}")
+        node = ev.NodeDef(self._ids.new_id(), str(name))
+        after = ev.SkeletonDef(sid, before.name, before.nodes + (node,), before.edges,
+                               before.symmetries)
+        self._ledger.emit(ev.NodeAdded(before, after, node.id, np.zeros(0, np.int64),
+                                       np.zeros((0, 5))))
+
+    def rename_node(self: Labels, skeleton: Skeleton, old_name: str, new_name: str) -> None:
+        sid = self._skeleton_id(skeleton)
+        before = self._state.skeletons[sid]
+        names = [n.name for n in before.nodes]
+        if old_name not in names:
+            raise NotFoundError(f"node {old_name!r} is not in skeleton {skeleton.name!r}")
+        if new_name != old_name and new_name in names:
+            raise ValidationError(f"skeleton {skeleton.name!r} already has a node {new_name!r}")
+        nodes = tuple(ev.NodeDef(n.id, new_name if n.name == old_name else n.name, n.weight)
+                      for n in before.nodes)
+        self._ledger.emit(ev.SkeletonChanged(before, ev.SkeletonDef(
+            sid, before.name, nodes, before.edges, before.symmetries)))
+
+    def remove_node(self: Labels, skeleton: Skeleton, name: str) -> None:
+        """Remove a node; instances drop its point (kept in the event for undo)."""
+        sid = self._skeleton_id(skeleton)
+        st = self._state
+        before = st.skeletons[sid]
+        hit = [n for n in before.nodes if n.name == name]
+        if not hit:
+            raise NotFoundError(f"node {name!r} is not in skeleton {skeleton.name!r}")
+        node = hit[0]
+        pos = before.node_position(node.id)
+        after = ev.SkeletonDef(
+            sid, before.name, tuple(n for n in before.nodes if n.id != node.id),
+            tuple(e for e in before.edges if node.id not in e),
+            tuple(s for s in before.symmetries if node.id not in s))
+        c = st.instances.cols.cols
+        live = st.live_instance_rows()
+        rows = live[c["skeleton"][live] == sid]
+        values = np.array([st.instances.points_of(int(r))[pos] for r in rows]).reshape(-1, 5)
+        self._ledger.emit(ev.NodeRemoved(before, after, node.id, c["id"][rows].copy(), values))
+
+    def _edit_skeleton(self: Labels, skeleton: Skeleton, method: str, args: tuple) -> None:
+        """Apply a structural edit (edges, symmetries) to a copy, then commit the
+        difference as one `SkeletonChanged` event."""
+        sid = self._skeleton_id(skeleton)
+        clone = skeleton.copy_detached()
+        getattr(clone, method)(*args)
+        self._ledger.emit(ev.SkeletonChanged(self._state.skeletons[sid], skeleton_def(clone, sid)))
+
+    # ----------------------------------------------------------------- provenance
+
+    def set_provenance(self: Labels, provenance: dict[str, Any]) -> None:
+        before = dict(self._state.provenance)
+        if before != provenance:
+            self._ledger.emit(ev.ProvenanceSet(before, dict(provenance)))
+
+
+def skeleton_def(skeleton: Skeleton, sid: int | None = None) -> ev.SkeletonDef:
+    return ev.SkeletonDef(
+        sid if sid is not None else skeleton._id,  # type: ignore[arg-type]
+        skeleton.name,
+        tuple(ev.NodeDef(n._id, n.name, n.weight) for n in skeleton._nodes),  # type: ignore[arg-type]
+        tuple((a._id, b._id) for a, b in skeleton._edges),  # type: ignore[misc]
+        tuple((a._id, b._id) for a, b in skeleton._symmetries),  # type: ignore[misc]
+    )
+
+
+def _with_tracks(batch: ev.InstanceBatch, track: int) -> ev.InstanceBatch:
+    fields = {f: getattr(batch, f) for f in ev.InstanceBatch.__struct_fields__}
+    fields["track"] = np.full(len(batch), track, dtype=np.int64)
+    return ev.InstanceBatch(**fields)

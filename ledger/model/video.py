@@ -1,0 +1,140 @@
+"""Video: a reference to frames on disk, compared by identity (as in SLEAP).
+
+Only the backend's attribute dict is serialised (SLEAP's ``{"backend": {...}}``);
+the backend object that decodes frames is opened on first use, so a missing file
+is fine until a frame is asked for (`is_missing` says so).
+
+Example::
+
+    video = Video.from_filename("clip.mp4")
+    video.shape            # (frames, height, width, channels), None when missing
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ledger.io.video_base import VideoBackend
+    from ledger.labels import Labels
+
+
+class Video:
+    """``Video(backend)`` where backend is a backend object or its attribute dict;
+    usually made with `Video.from_filename`."""
+
+    def __init__(self, backend: Any = None, source_video: dict[str, Any] | None = None,
+                 **backend_options: Any) -> None:
+        if backend is None:
+            backend = dict(backend_options)
+        if isinstance(backend, dict):
+            self._backend_dict: dict[str, Any] = dict(backend)
+            self._backend: VideoBackend | None = None
+        else:
+            self._backend = backend
+            self._backend_dict = dict(backend.to_dict())
+        self.source_video = source_video
+        self._id: int | None = None
+        self._owner: Labels | None = None
+
+    @classmethod
+    def from_filename(cls, filename: str, **options: Any) -> Video:
+        """Backend chosen by extension, as SLEAP does; the file may be missing."""
+        from ledger.io.video_backends import backend_from_filename
+
+        return cls(backend_from_filename(str(filename), **options))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Video:
+        """From a serialised video (``{"backend": {...}}``)."""
+        return cls(dict(data.get("backend", data)))
+
+    @property
+    def backend(self) -> VideoBackend:
+        if self._backend is None:
+            from ledger.io.video_backends import backend_from_dict
+
+            self._backend = backend_from_dict(self._backend_dict)
+        return self._backend
+
+    @property
+    def filename(self) -> str:
+        return str(self._backend_dict.get("filename", ""))
+
+    def backend_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self._backend_dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend_dict()}
+
+    def _sync(self, backend_dict: dict[str, Any], source_video: dict[str, Any] | None) -> None:
+        if backend_dict != self._backend_dict:
+            self._backend_dict = dict(backend_dict)
+            if self._backend is not None:
+                self._backend.close()
+            self._backend = None
+        self.source_video = source_video
+
+    # ----------------------------------------------------------------- frames
+
+    @property
+    def is_missing(self) -> bool:
+        return bool(self.backend.is_missing)
+
+    @property
+    def shape(self) -> tuple[Any, Any, Any, Any]:
+        return self.backend.shape
+
+    @property
+    def frames(self) -> int | None:
+        return self.backend.frames
+
+    @property
+    def num_frames(self) -> int | None:
+        return self.frames
+
+    @property
+    def height(self) -> int | None:
+        return self.backend.height
+
+    @property
+    def width(self) -> int | None:
+        return self.backend.width
+
+    @property
+    def channels(self) -> int | None:
+        return self.backend.channels
+
+    @property
+    def last_frame_idx(self) -> int | None:
+        return self.backend.last_frame_idx
+
+    def get_frame(self, idx: int) -> np.ndarray:
+        return self.backend.get_frame(idx)
+
+    def get_frames(self, idxs: Any) -> np.ndarray:
+        return self.backend.get_frames(idxs)
+
+    def __getitem__(self, idxs: Any) -> np.ndarray:
+        return self.get_frames(idxs)
+
+    def __len__(self) -> int:
+        return int(self.frames or 0)
+
+    def matches(self, other: Any) -> bool:
+        return isinstance(other, Video) and self._backend_dict == other._backend_dict
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
+    def __repr__(self) -> str:
+        return f"Video(filename={self.filename!r})"

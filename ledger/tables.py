@@ -1,0 +1,237 @@
+"""Columnar tables behind the projection: frames, instances and the point pool.
+
+Rows are handles internal to one `State`; events speak in ids. Rows are never
+reused for something else and never compacted while a state lives: removing an
+instance or a frame marks its row dead, and re-adding the same id (undo) brings the
+same row back. That is what makes undo restore an instance to its old place in its
+frame without storing list positions, and what keeps `apply` cheap.
+
+Columns grow by doubling, so appending one instance is amortised O(1) and a bulk
+import is a handful of array copies.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+import numpy as np
+
+from ledger.ids import NO_ID
+
+
+class Columns:
+    """Named, equally long numpy columns with spare capacity at the end."""
+
+    def __init__(self, spec: dict[str, Any], capacity: int = 16) -> None:
+        self._spec = spec
+        self.n = 0
+        self.cols: dict[str, np.ndarray] = {
+            name: np.empty(capacity, dtype=dtype) for name, dtype in spec.items()
+        }
+
+    def reserve(self, extra: int) -> int:
+        """Make room for ``extra`` rows at the end; return the first new row."""
+        start = self.n
+        need = start + extra
+        cap = next(iter(self.cols.values())).shape[0]
+        if need > cap:
+            new_cap = max(need, cap * 2, 16)
+            for name, col in self.cols.items():
+                grown = np.empty(new_cap, dtype=col.dtype)
+                grown[:start] = col[:start]
+                self.cols[name] = grown
+        for col in self.cols.values():
+            col[start:need] = 0
+        self.n = need
+        return start
+
+    def adopt(self, arrays: dict[str, np.ndarray]) -> None:
+        """Take whole columns as they are (bulk import into an empty table)."""
+        n = len(next(iter(arrays.values())))
+        self.cols = {name: np.asarray(arrays[name], dtype=dtype)
+                     for name, dtype in self._spec.items()}
+        self.n = n
+
+    def view(self, name: str) -> np.ndarray:
+        return self.cols[name][: self.n]
+
+
+class IdIndex:
+    """Maps instance ids to rows: a dict for ids added one by one, sorted ranges
+    for contiguous id blocks of bulk imports (so a million-instance import adds one
+    range, not a million dict entries)."""
+
+    def __init__(self) -> None:
+        self.single: dict[int, int] = {}
+        self._starts: list[int] = []
+        self._ranges: list[tuple[int, int, int]] = []  # (first id, end id, first row)
+
+    def get(self, ident: int) -> int | None:
+        row = self.single.get(ident)
+        if row is not None:
+            return row
+        k = bisect_right(self._starts, ident) - 1
+        if k >= 0:
+            first, end, row0 = self._ranges[k]
+            if ident < end:
+                return row0 + (ident - first)
+        return None
+
+    def add(self, ident: int, row: int) -> None:
+        self.single[ident] = row
+
+    def add_block(self, ids: np.ndarray, first_row: int) -> None:
+        """Register ``ids[i] -> first_row + i``; contiguous runs become ranges."""
+        if len(ids) == 0:
+            return
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) > 1 and np.all(np.diff(ids) == 1):
+            first, end = int(ids[0]), int(ids[-1]) + 1
+            k = bisect_right(self._starts, first)
+            self._starts.insert(k, first)
+            self._ranges.insert(k, (first, end, first_row))
+        else:
+            self.single.update(zip(ids.tolist(), range(first_row, first_row + len(ids)),
+                                   strict=True))
+
+
+INSTANCE_COLUMNS: dict[str, Any] = {
+    "id": np.int64,
+    "frame": np.int64,  # frame row
+    "skeleton": np.int64,
+    "track": np.int64,
+    "kind": np.uint8,
+    "score": np.float64,
+    "tracking_score": np.float64,
+    "from_predicted": np.int64,
+    "pt_start": np.int64,
+    "n_pts": np.int32,
+    "alive": np.bool_,
+}
+
+POINT_COLUMNS: dict[str, Any] = {
+    "x": np.float64,
+    "y": np.float64,
+    "visible": np.bool_,
+    "complete": np.bool_,
+    "score": np.float64,
+}
+
+FRAME_COLUMNS: dict[str, Any] = {
+    "video": np.int64,
+    "frame_idx": np.int64,
+    "alive": np.bool_,
+    "inst_start": np.int64,  # contiguous instance rows from a bulk add ...
+    "inst_end": np.int64,
+    "n_user": np.int32,
+    "n_pred": np.int32,
+}
+
+
+class FrameTable:
+    """Frames: rows, the (video id, frame_idx) index and the labels' list order.
+
+    Instance membership is a contiguous row range (what bulk imports produce)
+    plus, per frame, a list of rows added later. The key index and the order list
+    are built on first use, so a bulk import does not pay for them up front.
+    """
+
+    def __init__(self) -> None:
+        self.cols = Columns(FRAME_COLUMNS)
+        self.extra: dict[int, list[int]] = {}
+        self._key_index: dict[tuple[int, int], int] | None = {}
+        self._order: list[int] | None = []
+
+    @property
+    def n(self) -> int:
+        return self.cols.n
+
+    def key_index(self) -> dict[tuple[int, int], int]:
+        if self._key_index is None:
+            v = self.cols.view("video").tolist()
+            f = self.cols.view("frame_idx").tolist()
+            self._key_index = dict(zip(zip(v, f, strict=True), range(len(v)), strict=True))
+        return self._key_index
+
+    def order(self) -> list[int]:
+        """Live frame rows in list order (materialised on first use)."""
+        if self._order is None:
+            self._order = np.flatnonzero(self.cols.view("alive")).tolist()
+        return self._order
+
+    def row_of(self, video: int, frame_idx: int) -> int | None:
+        """The live row for a key, or None."""
+        row = self.key_index().get((video, frame_idx))
+        if row is None or not self.cols.cols["alive"][row]:
+            return None
+        return row
+
+    def invalidate_indexes(self) -> None:
+        self._key_index = None
+        self._order = None
+
+    def instance_rows(self, row: int, inst_alive: np.ndarray, inst_frame: np.ndarray) -> list[int]:
+        """Live instance rows of a frame, in the frame's instance order."""
+        start = int(self.cols.cols["inst_start"][row])
+        end = int(self.cols.cols["inst_end"][row])
+        rows = [r for r in range(start, end) if inst_alive[r] and inst_frame[r] == row]
+        extra = self.extra.get(row)
+        if extra:
+            rows.extend(r for r in extra if inst_alive[r] and inst_frame[r] == row)
+        return rows
+
+
+class InstanceTable:
+    """Instances and the point pool they index into."""
+
+    def __init__(self) -> None:
+        self.cols = Columns(INSTANCE_COLUMNS)
+        self.points = Columns(POINT_COLUMNS, capacity=64)
+        self.index = IdIndex()
+
+    @property
+    def n(self) -> int:
+        return self.cols.n
+
+    def row_of(self, ident: int) -> int | None:
+        row = self.index.get(ident)
+        if row is None or not self.cols.cols["alive"][row]:
+            return None
+        return row
+
+    def live_row(self, ident: int) -> int:
+        row = self.row_of(ident)
+        if row is None:
+            raise KeyError(f"instance {ident} is not in the labels")
+        return row
+
+    def point_block(self, row: int) -> tuple[int, int]:
+        start = int(self.cols.cols["pt_start"][row])
+        return start, start + int(self.cols.cols["n_pts"][row])
+
+    def points_of(self, row: int) -> np.ndarray:
+        """(n_nodes, 5) float array: x, y, visible, complete, score."""
+        a, b = self.point_block(row)
+        p = self.points.cols
+        return np.stack([p["x"][a:b], p["y"][a:b], p["visible"][a:b],
+                         p["complete"][a:b], p["score"][a:b]], axis=1).astype(np.float64)
+
+    def write_points(self, row: int, values: np.ndarray) -> None:
+        a, b = self.point_block(row)
+        p = self.points.cols
+        p["x"][a:b] = values[:, 0]
+        p["y"][a:b] = values[:, 1]
+        p["visible"][a:b] = values[:, 2] != 0
+        p["complete"][a:b] = values[:, 3] != 0
+        p["score"][a:b] = values[:, 4]
+
+    def realloc_points(self, row: int, n: int) -> None:
+        """Give an instance a fresh point block of ``n`` rows (skeleton changed)."""
+        start = self.points.reserve(n)
+        self.cols.cols["pt_start"][row] = start
+        self.cols.cols["n_pts"][row] = n
+
+
+def none_if_no_id(value: int) -> int | None:
+    return None if value == NO_ID else value
