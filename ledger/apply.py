@@ -95,11 +95,104 @@ def _skeleton_size(state: State, skeleton: int) -> int:
     return len(sk.nodes)
 
 
+SMALL_BATCH = 16
+
+
+def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
+    """Scalar path for the editor's case (a handful of instances): per-element
+    numpy calls cost more than the work for tiny batches."""
+    table = state.instances
+    fr = state.frames
+    c = table.cols.cols
+    ids = batch.ids.tolist()
+    videos = batch.video.tolist()
+    fidxs = batch.frame_idx.tolist()
+    skels = batch.skeleton.tolist()
+    n_pts = batch.n_pts.tolist()
+    frame_rows = []
+    for v, f in zip(videos, fidxs, strict=True):
+        row = fr.row_of(v, f)
+        if row is None:
+            raise EventMismatch(f"frame ({v}, {f}) is not in the labels")
+        frame_rows.append(row)
+    for sk, k in zip(skels, n_pts, strict=True):
+        if _skeleton_size(state, sk) != k:
+            raise EventMismatch(f"instance points do not fit skeleton {sk}")
+    existing = [table.index.get(i) for i in ids]
+    for ident, row in zip(ids, existing, strict=True):
+        if row is not None and c["alive"][row]:
+            raise EventMismatch(f"instance {ident} is already in the labels")
+    offsets = batch.pt_offsets.tolist()
+    p = table.points.cols
+    fc = fr.cols.cols
+    tracks = batch.track.tolist()
+    kinds = batch.kind.tolist()
+    for k, ident in enumerate(ids):
+        row = existing[k]
+        fresh = row is None
+        if fresh:
+            row = table.cols.reserve(1)
+            table.index.add(ident, row)
+            c["pt_start"][row] = table.points.reserve(n_pts[k])
+            c["n_pts"][row] = n_pts[k]
+            c = table.cols.cols
+            p = table.points.cols
+        elif int(c["n_pts"][row]) != n_pts[k]:
+            table.realloc_points(row, n_pts[k])
+            p = table.points.cols
+        f_row = frame_rows[k]
+        c["id"][row] = ident
+        c["frame"][row] = f_row
+        c["skeleton"][row] = skels[k]
+        c["track"][row] = tracks[k]
+        c["kind"][row] = kinds[k]
+        c["score"][row] = batch.score[k]
+        c["tracking_score"][row] = batch.tracking_score[k]
+        c["from_predicted"][row] = batch.from_predicted[k]
+        c["alive"][row] = True
+        a = int(c["pt_start"][row])
+        b0, b1 = offsets[k], offsets[k + 1]
+        p["x"][a:a + n_pts[k]] = batch.x[b0:b1]
+        p["y"][a:a + n_pts[k]] = batch.y[b0:b1]
+        p["visible"][a:a + n_pts[k]] = batch.visible[b0:b1]
+        p["complete"][a:a + n_pts[k]] = batch.complete[b0:b1]
+        p["score"][a:a + n_pts[k]] = batch.point_score[b0:b1]
+        _attach_one(state, row, f_row, fresh)
+        counter = "n_pred" if kinds[k] else "n_user"
+        before = int(fc[counter][f_row])
+        fc[counter][f_row] = before + 1
+        if before == 0:
+            _count(state, videos[k])[2 if kinds[k] else 1] += 1
+        _occ_add(state, videos[k], tracks[k], fidxs[k])
+
+
+def _attach_one(state: State, r: int, f: int, fresh: bool) -> None:
+    fc = state.frames.cols.cols
+    extra = state.frames.extra
+    if not fresh:
+        start, end = int(fc["inst_start"][f]), int(fc["inst_end"][f])
+        if start <= r < end or r in extra.get(f, ()):
+            return  # revived in place: it keeps its old position
+    if fresh and f not in extra and fc["inst_start"][f] == fc["inst_end"][f]:
+        fc["inst_start"][f] = r
+        fc["inst_end"][f] = r + 1
+    elif fresh and f not in extra and fc["inst_end"][f] == r:
+        fc["inst_end"][f] = r + 1
+    else:
+        lst = extra.setdefault(f, [])
+        lst.append(r)
+        if len(lst) > 1 and lst[-2] > r:
+            lst.sort()
+
+
 def _add_instances(state: State, batch: ev.InstanceBatch,
                    frame_rows: np.ndarray | None = None) -> None:
     """Add (or revive) the batch's instances in their frames."""
     n = len(batch)
     if n == 0:
+        return
+    if n <= SMALL_BATCH and frame_rows is None:
+        _add_few_instances(state, batch)
         return
     table = state.instances
     fr = state.frames
@@ -193,20 +286,7 @@ def _attach_to_frames(state: State, rows: np.ndarray, frame_rows: np.ndarray,
                 rows[first_idx[k]:last_idx[k]].tolist())
         return
     for r, f, is_fresh in zip(rows.tolist(), frame_rows.tolist(), fresh.tolist(), strict=True):
-        if not is_fresh:
-            start, end = int(fc["inst_start"][f]), int(fc["inst_end"][f])
-            if start <= r < end or r in extra.get(f, ()):
-                continue  # revived in place: it keeps its old position
-        if fc["inst_start"][f] == fc["inst_end"][f] and f not in extra and is_fresh:
-            fc["inst_start"][f] = r
-            fc["inst_end"][f] = r + 1
-        elif is_fresh and fc["inst_end"][f] == r and f not in extra:
-            fc["inst_end"][f] = r + 1
-        else:
-            lst = extra.setdefault(f, [])
-            lst.append(r)
-            if len(lst) > 1 and lst[-2] > r:
-                lst.sort()
+        _attach_one(state, r, f, is_fresh)
 
 
 def _count_instances(state: State, frame_rows: np.ndarray, kinds: np.ndarray,

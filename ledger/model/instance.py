@@ -39,7 +39,9 @@ MISSING_ROW = (math.nan, math.nan, 1.0, 0.0, 0.0)
 
 
 def empty_rows(n: int) -> np.ndarray:
-    return np.tile(np.array(MISSING_ROW, dtype=np.float64), (n, 1))
+    rows = np.empty((n, 5), dtype=np.float64)
+    rows[:] = MISSING_ROW
+    return rows
 
 
 def rows_from_points(points: Any, skeleton: Skeleton, predicted: bool) -> np.ndarray:

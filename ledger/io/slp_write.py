@@ -1,0 +1,294 @@
+"""Writing a `ProjectData` as a SLEAP 1.4.1-style `.slp` file (format 1.2).
+
+The output mirrors what SLEAP 1.4.1's ``LabelsV1Adaptor`` writes, so SLEAP,
+sleap-io and ledger all read it: resizable ``*_json`` datasets of fixed-length
+bytes (float64 ``(0,)`` when empty), the four compound tables with SLEAP's exact
+dtypes, user-instance scores as NaN, ``from_predicted`` as an instance row that is
+dropped (-1) when its target has no visible point, and a compact rapidjson-style
+metadata attribute. Tables are built with vectorised numpy from the columns.
+
+Saves are atomic (`ledger.io.atomic`): a failure leaves the previous file intact.
+
+Example::
+
+    write_slp(data, "labels.slp")
+    write_slp(data, "labels.pkg.slp", embed={0: [0, 10]}, frame_source=reader)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ledger.errors import FormatError, LedgerError
+from ledger.io import sleap_meta as meta_io
+from ledger.io.atomic import atomic_write_path
+from ledger.io.jsonfmt import dumps
+from ledger.io.project_data import PREDICTED, USER, ProjectData
+
+FORMAT_ID = 1.2
+
+FRAMES_DTYPE = np.dtype(
+    [
+        ("frame_id", "<u8"),
+        ("video", "<u4"),
+        ("frame_idx", "<u8"),
+        ("instance_id_start", "<u8"),
+        ("instance_id_end", "<u8"),
+    ]
+)
+INSTANCES_DTYPE = np.dtype(
+    [
+        ("instance_id", "<i8"),
+        ("instance_type", "u1"),
+        ("frame_id", "<u8"),
+        ("skeleton", "<u4"),
+        ("track", "<i4"),
+        ("from_predicted", "<i8"),
+        ("score", "<f4"),
+        ("point_id_start", "<u8"),
+        ("point_id_end", "<u8"),
+        ("tracking_score", "<f4"),
+    ]
+)
+POINTS_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?")])
+PRED_POINTS_DTYPE = np.dtype(
+    [("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?"), ("score", "<f8")]
+)
+
+FrameSource = Callable[[int, int], np.ndarray]
+
+
+def ranges_to_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(s, s + n)`` for every pair, without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    keep = lengths > 0
+    starts, lengths = np.asarray(starts, np.int64)[keep], lengths[keep]
+    steps = np.ones(total, np.int64)
+    offsets = np.cumsum(lengths)[:-1]
+    steps[0] = starts[0]
+    steps[offsets] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    return np.cumsum(steps)
+
+
+def point_rows(starts: np.ndarray, lengths: np.ndarray) -> slice | np.ndarray:
+    """Rows of consecutive point blocks: a slice when they are already back to back.
+
+    The slice is the common case (files we read keep each kind contiguous) and lets
+    numpy copy columns without a fancy-index gather over millions of points.
+    """
+    starts = np.asarray(starts, np.int64)
+    lengths = np.asarray(lengths, np.int64)
+    if len(starts) == 0:
+        return slice(0, 0)
+    ends = starts + lengths
+    if np.all(starts[1:] == ends[:-1]):
+        return slice(int(starts[0]), int(ends[-1]))
+    return ranges_to_index(starts, lengths)
+
+
+def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(values), np.int64)
+    if len(values) > 1:
+        np.cumsum(values[:-1], out=out[1:])
+    return out
+
+
+class _Tables:
+    """The four compound tables, checked and built from a `ProjectData`."""
+
+    def __init__(self, data: ProjectData, fail: Callable[[str], FormatError]) -> None:
+        i64 = np.int64
+        nf, ni, npt = data.n_frames, data.n_instances, data.n_points
+        frame_cols = (data.frame_video, data.frame_idx, data.frame_inst_start, data.frame_inst_end)
+        inst_cols = (
+            data.inst_kind,
+            data.inst_frame,
+            data.inst_skeleton,
+            data.inst_track,
+            data.inst_from_predicted,
+            data.inst_score,
+            data.inst_tracking_score,
+            data.inst_pt_start,
+        )
+        pt_cols = (data.point_y, data.point_visible, data.point_complete, data.point_score)
+        if any(len(c) != nf for c in frame_cols) or any(len(c) != ni for c in inst_cols):
+            raise fail("ProjectData columns have inconsistent lengths")
+        if any(len(c) != npt for c in pt_cols):
+            raise fail("ProjectData point columns have inconsistent lengths")
+        video = np.asarray(data.frame_video, i64)
+        start = np.asarray(data.frame_inst_start, i64)
+        end = np.asarray(data.frame_inst_end, i64)
+        if np.any((video < 0) | (video >= len(data.videos))):
+            raise fail("a frame refers to a video that is not in the list")
+        if np.any(np.asarray(data.frame_idx, i64) < 0):
+            raise fail("a frame has a negative frame index")
+        if np.any((start < 0) | (end < start) | (end > ni)):
+            raise fail("a frame's instance range is outside the instance table")
+        counts = end - start
+        if nf and start[0] == 0 and end[-1] == ni and np.all(start[1:] == end[:-1]):
+            order = np.arange(ni, dtype=i64)
+        else:
+            order = ranges_to_index(start, counts)
+            if len(order) and np.bincount(order, minlength=ni).max() > 1:
+                raise fail("an instance belongs to more than one frame")
+        n_out = len(order)
+
+        kind = np.asarray(data.inst_kind)[order].astype(np.uint8)
+        skel = np.asarray(data.inst_skeleton, i64)[order]
+        track = np.asarray(data.inst_track, i64)[order]
+        pt_start = np.asarray(data.inst_pt_start, i64)[order]
+        if np.any(kind > PREDICTED):
+            raise fail("inst_kind must be 0 (user) or 1 (predicted)")
+        if np.any((skel < 0) | (skel >= len(data.skeletons))):
+            raise fail("an instance refers to a skeleton that is not in the list")
+        if np.any((track < -1) | (track >= len(data.tracks))):
+            raise fail("an instance refers to a track that is not in the list")
+        n_nodes = np.array([len(s.node_names) for s in data.skeletons], i64)[skel]
+        if np.any((pt_start < 0) | (pt_start + n_nodes > npt)):
+            raise fail("an instance's points lie outside the point columns")
+
+        user = kind == USER
+        pred = ~user
+        u_idx = point_rows(pt_start[user], n_nodes[user])
+        p_idx = point_rows(pt_start[pred], n_nodes[pred])
+        x, y = np.asarray(data.point_x, np.float64), np.asarray(data.point_y, np.float64)
+        vis, com = np.asarray(data.point_visible, bool), np.asarray(data.point_complete, bool)
+        self.points = np.empty(int(n_nodes[user].sum()), POINTS_DTYPE)
+        self.pred_points = np.empty(int(n_nodes[pred].sum()), PRED_POINTS_DTYPE)
+        for table, idx in ((self.points, u_idx), (self.pred_points, p_idx)):
+            table["x"], table["y"] = x[idx], y[idx]
+            table["visible"], table["complete"] = vis[idx], com[idx]
+        self.pred_points["score"] = np.asarray(data.point_score, np.float64)[p_idx]
+
+        ps = np.zeros(n_out, i64)
+        ps[user] = _exclusive_cumsum(n_nodes[user])
+        ps[pred] = _exclusive_cumsum(n_nodes[pred])
+
+        # from_predicted: a row position; -1 unless it targets a written predicted
+        # instance with at least one visible, non-NaN point (SLEAP drops the rest).
+        pp = self.pred_points
+        shown = pp["visible"] & ~np.isnan(pp["x"]) & ~np.isnan(pp["y"])
+        csum = np.concatenate([[0], np.cumsum(shown, dtype=i64)])
+        truthy = np.zeros(n_out, bool)
+        truthy[pred] = (csum[ps[pred] + n_nodes[pred]] - csum[ps[pred]]) > 0
+        new_pos = np.full(ni, -1, i64)
+        new_pos[order] = np.arange(n_out, dtype=i64)
+        fp_old = np.asarray(data.inst_from_predicted, i64)[order]
+        if np.any((fp_old < -1) | (fp_old >= ni)):
+            raise fail("inst_from_predicted is outside the instance table")
+        fp = np.where(fp_old >= 0, new_pos[np.maximum(fp_old, 0)], -1)
+        ok = user & (fp >= 0)
+        ok[ok] = truthy[fp[ok]]
+        fp = np.where(ok, fp, -1)
+
+        score = np.asarray(data.inst_score, np.float64)[order]
+        tscore = np.asarray(data.inst_tracking_score, np.float64)[order]
+        inst = np.empty(n_out, INSTANCES_DTYPE)
+        inst["instance_id"] = np.arange(n_out)
+        inst["instance_type"] = kind
+        inst["frame_id"] = np.repeat(np.arange(nf, dtype=i64), counts)
+        inst["skeleton"] = skel
+        inst["track"] = track
+        inst["from_predicted"] = fp
+        inst["score"] = np.where(user, np.nan, score)
+        inst["point_id_start"] = ps
+        inst["point_id_end"] = ps + n_nodes
+        inst["tracking_score"] = np.where(user, np.nan, tscore)
+        self.instances = inst
+
+        frames = np.empty(nf, FRAMES_DTYPE)
+        frames["frame_id"] = np.arange(nf)
+        frames["video"] = video
+        frames["frame_idx"] = np.asarray(data.frame_idx, i64)
+        frames["instance_id_start"] = _exclusive_cumsum(counts)
+        frames["instance_id_end"] = np.cumsum(counts)
+        self.frames = frames
+
+
+def _json_dataset(f: h5py.File, name: str, rows: Sequence[Any]) -> None:
+    """Fixed-length null-padded bytes, or float64 (0,) when empty, as SLEAP does."""
+    if not rows:
+        f.create_dataset(name, data=np.zeros(0, np.float64), maxshape=(None,))
+        return
+    encoded = [dumps(r).encode("utf-8") for r in rows]
+    width = max(len(e) for e in encoded)
+    f.create_dataset(name, data=np.array(encoded, dtype=f"S{width}"), maxshape=(None,))
+
+
+def _check_lists(data: ProjectData, fail: Callable[[str], FormatError]) -> None:
+    nv = len(data.videos)
+    for video, frame, _group in data.suggestions:
+        if not 0 <= int(video) < nv or int(frame) < 0:
+            raise fail(f"suggestion ({video}, {frame}) refers to a missing video or frame")
+    for video in data.negative_anchors:
+        if not 0 <= int(video) < nv:
+            raise fail(f"negative anchors refer to missing video {video}")
+
+
+def write_slp(
+    data: ProjectData,
+    path: str | os.PathLike[str],
+    *,
+    frame_source: FrameSource | None = None,
+    embed: Mapping[int, Sequence[int]] | None = None,
+) -> None:
+    """Write ``data`` as a format-1.2 `.slp` file, atomically.
+
+    ``embed`` maps a video index to the frame numbers whose images are stored in the
+    file (a "package"); ``frame_source(video_index, frame_idx)`` supplies each image
+    as an ``(H, W, C)`` uint8 RGB array. With ``embed`` every video is rewritten to
+    point at the file itself, as SLEAP's ``save(with_images=True)`` does.
+    """
+    target = os.fspath(path)
+
+    def fail(problem: str) -> FormatError:
+        return FormatError(target, f"cannot write: {problem}")
+
+    if embed is not None and frame_source is None:
+        raise fail("embedding images needs a frame_source")
+    if embed is not None and any(not 0 <= int(v) < len(data.videos) for v in embed):
+        raise fail("embed refers to a video that is not in the list")
+    try:
+        tables = _Tables(data, fail)
+        _check_lists(data, fail)
+        if embed is not None:
+            videos = [meta_io.embedded_video_row(i) for i in range(len(data.videos))]
+        else:
+            videos = [meta_io.video_row(v) for v in data.videos]
+        tracks = [meta_io.track_row(t) for t in data.tracks]
+        suggestions = [meta_io.suggestion_row(s) for s in data.suggestions]
+        meta, _ids = meta_io.metadata_dict(data, videos=[], tracks=[], suggestions=[])
+        meta_text = dumps(meta).encode("utf-8")
+    except LedgerError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        raise fail(f"invalid project data ({exc})") from exc
+
+    with atomic_write_path(target) as tmp:
+        with h5py.File(tmp, "w") as f:
+            if embed is not None:
+                from ledger.io.slp_embed import write_embedded
+
+                assert frame_source is not None
+                write_embedded(f, data, embed, frame_source)
+            group = f.create_group("metadata")
+            group.attrs["format_id"] = np.float64(FORMAT_ID)
+            _json_dataset(f, "videos_json", videos)
+            _json_dataset(f, "tracks_json", tracks)
+            _json_dataset(f, "suggestions_json", suggestions)
+            group.attrs["json"] = np.bytes_(meta_text)
+            for name, table in (
+                ("frames", tables.frames),
+                ("instances", tables.instances),
+                ("points", tables.points),
+                ("pred_points", tables.pred_points),
+            ):
+                f.create_dataset(name, data=table, maxshape=(None,))
