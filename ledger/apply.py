@@ -10,6 +10,7 @@ half-applied state behind.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -208,21 +209,25 @@ def _add_instances(state: State, batch: ev.InstanceBatch,
         size = _skeleton_size(state, sk)
         if np.any(batch.n_pts[batch.skeleton == sk] != size):
             raise EventMismatch(f"instance points do not fit skeleton {sk} ({size} nodes)")
-    existing = [table.index.get(i) for i in batch.ids.tolist()] if table.n else [None] * n
-    for i, row in enumerate(existing):
-        if row is not None and table.cols.cols["alive"][row]:
-            raise EventMismatch(f"instance {int(batch.ids[i])} is already in the labels")
+    if table.n:
+        existing = [table.index.get(i) for i in batch.ids.tolist()]
+        for i, row in enumerate(existing):
+            if row is not None and table.cols.cols["alive"][row]:
+                raise EventMismatch(f"instance {int(batch.ids[i])} is already in the labels")
+        fresh = np.array([r is None for r in existing], dtype=bool)
+    else:
+        existing = []
+        fresh = np.ones(n, dtype=bool)
     offsets = batch.pt_offsets
-    fresh = np.array([r is None for r in existing], dtype=bool)
     rows = np.empty(n, dtype=np.int64)
     n_fresh = int(fresh.sum())
     if n_fresh:
-        first = table.cols.reserve(n_fresh)
+        first = table.cols.reserve(n_fresh, zero=n_fresh != n)
         rows[fresh] = np.arange(first, first + n_fresh)
         fresh_ids = batch.ids[fresh]
         table.index.add_block(fresh_ids, first)
         n_pts_fresh = batch.n_pts[fresh].astype(np.int64)
-        p0 = table.points.reserve(int(n_pts_fresh.sum()))
+        p0 = table.points.reserve(int(n_pts_fresh.sum()), zero=n_fresh != n)
         starts = np.zeros(n_fresh, dtype=np.int64)
         np.cumsum(n_pts_fresh[:-1], out=starts[1:])
         table.cols.cols["pt_start"][first:first + n_fresh] = p0 + starts
@@ -233,15 +238,16 @@ def _add_instances(state: State, batch: ev.InstanceBatch,
         if int(table.cols.cols["n_pts"][row]) != int(batch.n_pts[i]):
             table.realloc_points(row, int(batch.n_pts[i]))
     c = table.cols.cols
-    c["id"][rows] = batch.ids
-    c["frame"][rows] = frame_rows
-    c["skeleton"][rows] = batch.skeleton
-    c["track"][rows] = batch.track
-    c["kind"][rows] = batch.kind
-    c["score"][rows] = batch.score
-    c["tracking_score"][rows] = batch.tracking_score
-    c["from_predicted"][rows] = batch.from_predicted
-    c["alive"][rows] = True
+    sel: Any = slice(int(rows[0]), int(rows[0]) + n) if n_fresh == n else rows
+    c["id"][sel] = batch.ids
+    c["frame"][sel] = frame_rows
+    c["skeleton"][sel] = batch.skeleton
+    c["track"][sel] = batch.track
+    c["kind"][sel] = batch.kind
+    c["score"][sel] = batch.score
+    c["tracking_score"][sel] = batch.tracking_score
+    c["from_predicted"][sel] = batch.from_predicted
+    c["alive"][sel] = True
     # points: destination indices for every point of the batch
     if n_fresh == n and n > 0 and np.all(np.diff(rows) == 1):
         a = int(c["pt_start"][rows[0]])
@@ -303,12 +309,14 @@ def _count_instances(state: State, frame_rows: np.ndarray, kinds: np.ndarray,
     fc["n_pred"][uniq] = after_p
     du = (after_u > 0).astype(np.int64) - (before_u > 0)
     dp = (after_p > 0).astype(np.int64) - (before_p > 0)
-    changed = np.flatnonzero((du != 0) | (dp != 0))
-    videos = fc["video"][uniq]
-    for k in changed.tolist():
-        c = _count(state, int(videos[k]))
-        c[1] += int(du[k])
-        c[2] += int(dp[k])
+    changed = (du != 0) | (dp != 0)
+    videos = fc["video"][uniq][changed]
+    du, dp = du[changed], dp[changed]
+    for v in np.unique(videos).tolist():
+        mask = videos == v
+        c = _count(state, v)
+        c[1] += int(du[mask].sum())
+        c[2] += int(dp[mask].sum())
 
 
 def _remove_instances(state: State, batch: ev.InstanceBatch, whole_frames: bool = False) -> None:
@@ -369,9 +377,10 @@ def _add_frames(state: State, batch: ev.FrameBatch) -> None:
             raise EventMismatch(f"video {v} is not in the labels")
     bulk = fc.n == 0 and n > 1
     if bulk:
-        if len(set(zip(videos, idxs, strict=True))) != n:
+        keys = np.unique(np.stack([batch.video, batch.frame_idx]), axis=1)
+        if keys.shape[1] != n:
             raise EventMismatch("frame batch has duplicate frames")
-        first = fc.reserve(n)
+        first = fc.reserve(n, zero=False)
         rows = np.arange(first, first + n, dtype=np.int64)
         fr.invalidate_indexes()
     else:
@@ -407,16 +416,17 @@ def _add_frames(state: State, batch: ev.FrameBatch) -> None:
                 order.append(r)
             else:
                 order.insert(pos, r)
-    for v in videos:
-        _count(state, v)[0] += 1
+    for v, k in Counter(videos).items():
+        _count(state, v)[0] += k
     inst = batch.instances
     if len(inst):
         if bulk:
             # instances name frames by key; map keys to this batch's rows
-            vcode = {v: i for i, v in enumerate(dict.fromkeys(videos))}
-            fk = np.array([vcode[v] for v in videos], dtype=np.int64) << 40 | batch.frame_idx
-            ik = np.array([vcode.get(v, -1) for v in inst.video.tolist()],
-                          dtype=np.int64) << 40 | inst.frame_idx
+            uniq_v = np.unique(batch.video)
+            fk = np.searchsorted(uniq_v, batch.video).astype(np.int64) << 40 | batch.frame_idx
+            icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
+            icode = np.where(uniq_v[icode] == inst.video, icode, -1).astype(np.int64)
+            ik = icode << 40 | inst.frame_idx
             order_k = np.argsort(fk, kind="stable")
             pos = np.searchsorted(fk[order_k], ik)
             pos = np.clip(pos, 0, n - 1)

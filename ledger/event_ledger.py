@@ -89,12 +89,10 @@ class EventLedger:
 
     def _update_stacks(self, tx: int, tx_kind: str, ref: int) -> None:
         if tx_kind == UNDO:
-            if ref in self._undo:
-                self._undo.remove(ref)
+            _drop(self._undo, ref)
             self._redo.append(ref)
         elif tx_kind == REDO:
-            if ref in self._redo:
-                self._redo.remove(ref)
+            _drop(self._redo, ref)
             self._undo.append(tx)
         else:
             self._undo.append(tx)
@@ -156,7 +154,8 @@ class EventLedger:
         for event in reversed(pending):
             self._apply(invert(event))
 
-    def _commit(self, tx_kind: str, ref: int, author: str | None = None) -> int:
+    def _commit(self, tx_kind: str, ref: int, author: str | None = None,
+                meta: dict | None = None) -> int:
         pending, self._pending = self._pending, []
         if not pending:
             return 0
@@ -166,7 +165,7 @@ class EventLedger:
         records = [
             Record(seq=self._head + i + 1, tx=tx, author=who, time=time,
                    message=self._message, tool_version=TOOL_VERSION, tx_kind=tx_kind,
-                   ref=ref, event=event)
+                   ref=ref, event=event, meta=dict(meta or {}))
             for i, event in enumerate(pending)
         ]
         try:
@@ -178,6 +177,27 @@ class EventLedger:
         for rec in records:
             self._track(rec)
         return tx
+
+    def commit_events(self, events: list[Event], message: str, tx_kind: str = DO,
+                      meta: dict | None = None, author: str | None = None) -> int:
+        """Apply ``events`` and commit them as one transaction of kind ``tx_kind``
+        (``merge`` for merges) with transaction metadata; all or nothing."""
+        if self._depth:
+            raise TransactionError("commit_events inside a transaction is not allowed")
+        if self.read_only:
+            raise ReadOnlyError("this labels object is read-only (a historical view)")
+        done: list[Event] = []
+        try:
+            for event in events:
+                self._apply(event)
+                done.append(event)
+        except BaseException:
+            for event in reversed(done):
+                self._apply(invert(event))
+            raise
+        self._message = message
+        self._pending = done
+        return self._commit(tx_kind, 0, author=author, meta=meta)
 
     # ----------------------------------------------------------------- undo/redo
 
@@ -213,11 +233,10 @@ class EventLedger:
 
     def undo(self, author: str | None = None) -> bool:
         """Undo the newest undoable transaction (of ``author`` when given)."""
-        candidates = self._undo if author is None else [
-            t for t in self._undo if self._tx_author.get(t) == author]
-        if not candidates:
+        tx = next((t for t in reversed(self._undo)
+                   if author is None or self._tx_author.get(t) == author), None)
+        if tx is None:
             return False
-        tx = candidates[-1]
         events = [invert(e) for e in reversed(self._events_of(tx))]
         self._replay_as(events, UNDO, tx, f"undo {tx}")
         return True
@@ -271,3 +290,11 @@ class EventLedger:
         for rec in self.store.read(1, seq):
             apply_event(state, rec.event)
         return state
+
+
+def _drop(stack: list[int], tx: int) -> None:
+    """Remove ``tx`` from a stack; O(1) in the usual case where it is on top."""
+    if stack and stack[-1] == tx:
+        stack.pop()
+    elif tx in stack:
+        stack.remove(tx)

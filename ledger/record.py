@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -32,6 +33,7 @@ class Record(msgspec.Struct):
     ref: int  # the transaction an undo/redo refers to, else 0
     event: AnyEvent
     hash: str = ""
+    meta: dict[str, Any] = {}  # transaction metadata (merge heads, resolutions...)
 
     @property
     def kind(self) -> str:
@@ -40,7 +42,7 @@ class Record(msgspec.Struct):
     def content(self) -> bytes:
         """Canonical bytes of everything the hash vouches for."""
         return encode((self.seq, self.tx, self.author, self.time, self.message,
-                       self.tool_version, self.tx_kind, self.ref, self.event))
+                       self.tool_version, self.tx_kind, self.ref, self.event, self.meta))
 
 
 def link_hash(parent: bytes, content: bytes) -> bytes:

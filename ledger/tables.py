@@ -30,8 +30,11 @@ class Columns:
             name: np.empty(capacity, dtype=dtype) for name, dtype in spec.items()
         }
 
-    def reserve(self, extra: int) -> int:
-        """Make room for ``extra`` rows at the end; return the first new row."""
+    def reserve(self, extra: int, zero: bool = True) -> int:
+        """Make room for ``extra`` rows at the end; return the first new row.
+
+        ``zero=False`` skips clearing the new rows, for callers that write every
+        column of them straight away (bulk imports)."""
         start = self.n
         need = start + extra
         cap = next(iter(self.cols.values())).shape[0]
@@ -41,8 +44,9 @@ class Columns:
                 grown = np.empty(new_cap, dtype=col.dtype)
                 grown[:start] = col[:start]
                 self.cols[name] = grown
-        for col in self.cols.values():
-            col[start:need] = 0
+        if zero:
+            for col in self.cols.values():
+                col[start:need] = 0
         self.n = need
         return start
 
