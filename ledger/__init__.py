@@ -14,6 +14,7 @@ Example::
 """
 
 from ledger.cache import LabelsDataCache
+from ledger.durable import open
 from ledger.labels import Labels
 from ledger.model import (
     Instance,
@@ -33,4 +34,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Instance", "LabeledFrame", "Labels", "LabelsDataCache", "Node", "Point",
            "PredictedInstance", "PredictedPoint", "RangeList", "Skeleton", "SuggestionFrame",
-           "Track", "Video"]
+           "Track", "Video", "open"]

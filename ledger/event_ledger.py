@@ -25,6 +25,7 @@ from ledger.apply import apply_event
 from ledger.errors import IntegrityError, ReadOnlyError, TransactionError
 from ledger.events import Event, invert
 from ledger.record import DO, GENESIS, REDO, UNDO, Record, chain_hashes, link_hash
+from ledger.snapshot import LedgerBookkeeping
 from ledger.state import State
 from ledger.store import MemoryStore, Store
 
@@ -49,7 +50,8 @@ class EventLedger:
     """State + store + transactions. The `Labels` facade sits on top of one."""
 
     def __init__(self, store: Store | None = None, author: str | None = None,
-                 clock: Callable[[], str] = utc_now, read_only: bool = False) -> None:
+                 clock: Callable[[], str] = utc_now, read_only: bool = False,
+                 snapshot: tuple[State, LedgerBookkeeping] | None = None) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.state = State()
         self.author = author or default_author()
@@ -65,17 +67,30 @@ class EventLedger:
         self._last_tx = 0
         self._head = 0
         self._listeners: list[Callable[[Event], None]] = []
+        self._commit_listeners: list[Callable[[list[Record]], None]] = []
         self._hashed_upto = 0
         self._last_hash = ""
-        self._load_existing()
+        self._load_existing(snapshot)
 
     # ----------------------------------------------------------------- loading
 
-    def _load_existing(self) -> None:
-        """Replay whatever the store already holds (a reopened ledger)."""
-        for rec in self.store.read(1):
+    def _load_existing(self, snapshot: tuple[State, LedgerBookkeeping] | None) -> None:
+        """Start from a snapshot (if given) and replay what the store holds after it."""
+        start = 1
+        if snapshot is not None:
+            self.state, book = snapshot
+            self._head = book.head
+            self._last_tx = book.last_tx
+            self._undo = list(book.undo)
+            self._redo = list(book.redo)
+            start = book.head + 1
+        for rec in self.store.read(start):
             apply_event(self.state, rec.event)
             self._track(rec)
+
+    def bookkeeping(self) -> LedgerBookkeeping:
+        """What a snapshot must keep besides the state."""
+        return LedgerBookkeeping(self._head, self._last_tx, list(self._undo), list(self._redo))
 
     def _track(self, rec: Record) -> None:
         first, _ = self._tx_ranges.get(rec.tx, (rec.seq, rec.seq))
@@ -97,6 +112,23 @@ class EventLedger:
         else:
             self._undo.append(tx)
             self._redo.clear()
+
+    def add_commit_listener(self, listener: Callable[[list[Record]], None]) -> None:
+        """Called with a transaction's records once the store has them."""
+        self._commit_listeners.append(listener)
+
+    def refresh(self) -> int:
+        """Apply records other writers stored after our head; return how many.
+
+        After a `ConcurrencyError`, refresh and retry."""
+        if self._depth:
+            raise TransactionError("cannot refresh inside a transaction")
+        count = 0
+        for rec in self.store.read(self._head + 1):
+            self._apply(rec.event)
+            self._track(rec)
+            count += 1
+        return count
 
     def add_listener(self, listener: Callable[[Event], None]) -> None:
         """Called after every event applied (the facade keeps its objects in step)."""
@@ -176,6 +208,8 @@ class EventLedger:
             raise
         for rec in records:
             self._track(rec)
+        for listener in self._commit_listeners:
+            listener(records)
         return tx
 
     def commit_events(self, events: list[Event], message: str, tx_kind: str = DO,
@@ -209,8 +243,31 @@ class EventLedger:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def _tx_range(self, tx: int) -> tuple[int, int]:
+        """First and last seq of a transaction: remembered for this session's
+        transactions, asked of the store (an index lookup) for older ones."""
+        known = self._tx_ranges.get(tx)
+        if known is not None:
+            return known
+        lookup = getattr(self.store, "tx_range", None)
+        if lookup is not None:
+            found = lookup(tx)
+        else:
+            seqs = [r.seq for r in self.store.read(1) if r.tx == tx]
+            found = (seqs[0], seqs[-1]) if seqs else None
+        if found is None:
+            raise TransactionError(f"transaction {tx} is not in the history")
+        self._tx_ranges[tx] = found
+        return found
+
+    def tx_author(self, tx: int) -> str:
+        if tx not in self._tx_author:
+            first, _ = self._tx_range(tx)
+            self._tx_author[tx] = next(iter(self.store.read(first, first))).author
+        return self._tx_author[tx]
+
     def _events_of(self, tx: int) -> list[Event]:
-        first, last = self._tx_ranges[tx]
+        first, last = self._tx_range(tx)
         return [rec.event for rec in self.store.read(first, last)]
 
     def _replay_as(self, events: list[Event], tx_kind: str, ref: int, message: str) -> int:
@@ -234,7 +291,7 @@ class EventLedger:
     def undo(self, author: str | None = None) -> bool:
         """Undo the newest undoable transaction (of ``author`` when given)."""
         tx = next((t for t in reversed(self._undo)
-                   if author is None or self._tx_author.get(t) == author), None)
+                   if author is None or self.tx_author(t) == author), None)
         if tx is None:
             return False
         events = [invert(e) for e in reversed(self._events_of(tx))]

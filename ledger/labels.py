@@ -24,6 +24,7 @@ from ledger.cache import LabelsDataCache
 from ledger.errors import NotFoundError, ReadOnlyError, ValidationError
 from ledger.event_ledger import EventLedger
 from ledger.ids import NO_ID, IdSource, RandomIds
+from ledger.labels_audit import AuditMixin
 from ledger.labels_edit import EditingMixin
 from ledger.labels_files import FilesMixin
 from ledger.labels_merge import MergeMixin
@@ -40,7 +41,7 @@ from ledger.state import State, canonical
 from ledger.store import Store
 
 
-class Labels(EditingMixin, MergeMixin, FilesMixin):
+class Labels(EditingMixin, MergeMixin, FilesMixin, AuditMixin):
     """A SLEAP project whose every change is an event in a ledger."""
 
     def __init__(self, labeled_frames: Iterable[LabeledFrame] | None = None,
@@ -541,8 +542,9 @@ class Labels(EditingMixin, MergeMixin, FilesMixin):
     def author(self) -> str:
         return self._ledger.author
 
-    def at(self, seq: int) -> Labels:
-        """A read-only `Labels` as it was right after event ``seq``."""
+    def at(self, version: int | str) -> Labels:
+        """A read-only `Labels` as it was right after event ``seq`` (or a tag)."""
+        seq = self.resolve_version(version)
         if not 0 <= seq <= self._ledger.head:
             raise ValidationError(f"seq {seq} is outside the history (0..{self._ledger.head})")
         led = EventLedger(read_only=True, author=self._ledger.author)
@@ -561,6 +563,10 @@ class Labels(EditingMixin, MergeMixin, FilesMixin):
         return canonical(self._state)
 
     def close(self) -> None:
+        """Snapshot a durable ledger (so the next open is fast) and close its file."""
+        policy = getattr(self, "_snapshots", None)
+        if policy is not None and not self._ledger.read_only:
+            policy.take()
         self._ledger.store.close()
 
     def __enter__(self) -> Labels:

@@ -42,7 +42,7 @@ class Record(msgspec.Struct):
     def content(self) -> bytes:
         """Canonical bytes of everything the hash vouches for."""
         return encode((self.seq, self.tx, self.author, self.time, self.message,
-                       self.tool_version, self.tx_kind, self.ref, self.event, self.meta))
+                       self.tool_version, self.tx_kind, self.ref, self.meta, self.event))
 
 
 def link_hash(parent: bytes, content: bytes) -> bytes:
