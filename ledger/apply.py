@@ -10,7 +10,6 @@ half-applied state behind.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -54,23 +53,47 @@ def _occ_drop(state: State, video: int, track: int, frame_idx: int) -> None:
         del state.occupancy[key]
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Unique values of an int array, O(n) when it is already sorted."""
+    if len(values) < 2 or np.all(values[1:] >= values[:-1]):
+        if len(values) < 2:
+            return values
+        return values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return np.unique(values)
+
+
 def _occ_add_bulk(state: State, videos: np.ndarray, tracks: np.ndarray,
                   fidx: np.ndarray) -> None:
     if len(fidx) == 0:
         return
-    vcodes, vinv = np.unique(videos, return_inverse=True)
-    tcodes, tinv = np.unique(tracks, return_inverse=True)
-    group = vinv.astype(np.int64) * len(tcodes) + tinv
-    order = np.lexsort((fidx, group))
-    g_sorted = group[order]
-    f_sorted = fidx[order]
-    bounds = np.flatnonzero(np.diff(g_sorted)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(g_sorted)]])
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        g = int(g_sorted[s])
-        key = (int(vcodes[g // len(tcodes)]), int(tcodes[g % len(tcodes)]))
-        idxs = np.unique(f_sorted[s:e])
+    vcodes = np.unique(videos)
+    tcodes = np.unique(tracks)
+    if len(vcodes) * len(tcodes) <= 64:
+        groups = []
+        for v in vcodes.tolist():
+            in_video = videos == v if len(vcodes) > 1 else None
+            for t in tcodes.tolist():
+                mask = tracks == t if in_video is None else in_video & (tracks == t)
+                groups.append(((v, t), fidx[mask]))
+    else:
+        vinv = np.searchsorted(vcodes, videos)
+        tinv = np.searchsorted(tcodes, tracks)
+        group = vinv.astype(np.int64) * len(tcodes) + tinv
+        order = np.lexsort((fidx, group))
+        g_sorted = group[order]
+        f_sorted = fidx[order]
+        bounds = np.flatnonzero(np.diff(g_sorted)) + 1
+        starts = np.concatenate([[0], bounds])
+        ends = np.concatenate([bounds, [len(g_sorted)]])
+        groups = []
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            g = int(g_sorted[a])
+            key = (int(vcodes[g // len(tcodes)]), int(tcodes[g % len(tcodes)]))
+            groups.append((key, f_sorted[a:b]))
+    for key, idxs in groups:
+        if len(idxs) == 0:
+            continue
+        idxs = _sorted_unique(idxs)
         rl = state.occupancy.get(key)
         if rl is None:
             state.occupancy[key] = RangeList.from_indices(idxs)
@@ -124,6 +147,7 @@ def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
         if row is not None and c["alive"][row]:
             raise EventMismatch(f"instance {ident} is already in the labels")
     offsets = batch.pt_offsets.tolist()
+    table.points.own()
     p = table.points.cols
     fc = fr.cols.cols
     tracks = batch.track.tolist()
@@ -221,13 +245,20 @@ def _add_instances(state: State, batch: ev.InstanceBatch,
     offsets = batch.pt_offsets
     rows = np.empty(n, dtype=np.int64)
     n_fresh = int(fresh.sum())
+    adopt = False
     if n_fresh:
         first = table.cols.reserve(n_fresh, zero=n_fresh != n)
         rows[fresh] = np.arange(first, first + n_fresh)
         fresh_ids = batch.ids[fresh]
         table.index.add_block(fresh_ids, first)
         n_pts_fresh = batch.n_pts[fresh].astype(np.int64)
-        p0 = table.points.reserve(int(n_pts_fresh.sum()), zero=n_fresh != n)
+        adopt = n_fresh == n and table.points.n == 0 and n > SMALL_BATCH
+        if adopt:
+            table.points.adopt({"x": batch.x, "y": batch.y, "visible": batch.visible,
+                                "complete": batch.complete, "score": batch.point_score})
+            p0 = 0
+        else:
+            p0 = table.points.reserve(int(n_pts_fresh.sum()), zero=n_fresh != n)
         starts = np.zeros(n_fresh, dtype=np.int64)
         np.cumsum(n_pts_fresh[:-1], out=starts[1:])
         table.cols.cols["pt_start"][first:first + n_fresh] = p0 + starts
@@ -249,19 +280,23 @@ def _add_instances(state: State, batch: ev.InstanceBatch,
     c["from_predicted"][sel] = batch.from_predicted
     c["alive"][sel] = True
     # points: destination indices for every point of the batch
-    if n_fresh == n and n > 0 and np.all(np.diff(rows) == 1):
+    if n_fresh and adopt:
+        pass  # the pool is the batch's own point columns
+    elif n_fresh == n and n > 0 and np.all(np.diff(rows) == 1):
         a = int(c["pt_start"][rows[0]])
         dest = slice(a, a + int(offsets[-1]))
     else:
         dest = np.concatenate([np.arange(int(c["pt_start"][r]), int(c["pt_start"][r])
                                          + int(batch.n_pts[i]))
                                for i, r in enumerate(rows.tolist())]).astype(np.int64)
-    p = table.points.cols
-    p["x"][dest] = batch.x
-    p["y"][dest] = batch.y
-    p["visible"][dest] = batch.visible
-    p["complete"][dest] = batch.complete
-    p["score"][dest] = batch.point_score
+    if not (n_fresh and adopt):
+        table.points.own()
+        p = table.points.cols
+        p["x"][dest] = batch.x
+        p["y"][dest] = batch.y
+        p["visible"][dest] = batch.visible
+        p["complete"][dest] = batch.complete
+        p["score"][dest] = batch.point_score
     _attach_to_frames(state, rows, frame_rows, fresh)
     _count_instances(state, frame_rows, batch.kind, +1)
     fvid = fr.cols.cols["video"][frame_rows]
@@ -280,7 +315,8 @@ def _attach_to_frames(state: State, rows: np.ndarray, frame_rows: np.ndarray,
     extra = state.frames.extra
     if (len(rows) > 1 and fresh.all() and np.all(np.diff(rows) == 1)
             and np.all(np.diff(frame_rows) >= 0)):
-        uniq, first_idx = np.unique(frame_rows, return_index=True)
+        first_idx = np.flatnonzero(np.concatenate(([True], frame_rows[1:] != frame_rows[:-1])))
+        uniq = frame_rows[first_idx]
         last_idx = np.concatenate([first_idx[1:], [len(rows)]])
         empty = (fc["inst_start"][uniq] == fc["inst_end"][uniq]) & np.array(
             [u not in extra for u in uniq.tolist()] if extra else np.ones(len(uniq), bool))
@@ -297,10 +333,17 @@ def _attach_to_frames(state: State, rows: np.ndarray, frame_rows: np.ndarray,
 
 def _count_instances(state: State, frame_rows: np.ndarray, kinds: np.ndarray,
                      sign: int) -> None:
+    """Update per-frame user/predicted counts and the per-video frame counts."""
     fc = state.frames.cols.cols
-    uniq, inv = np.unique(frame_rows, return_inverse=True)
-    n_user = np.bincount(inv, weights=(kinds == 0), minlength=len(uniq)).astype(np.int64)
-    n_pred = np.bincount(inv, weights=(kinds == 1), minlength=len(uniq)).astype(np.int64)
+    lo = int(frame_rows.min())
+    local = frame_rows - lo
+    size = int(local.max()) + 1
+    is_pred = kinds == 1
+    n_user = np.bincount(local[~is_pred], minlength=size)
+    n_pred = np.bincount(local[is_pred], minlength=size)
+    touched = np.flatnonzero((n_user > 0) | (n_pred > 0))
+    uniq = touched + lo
+    n_user, n_pred = n_user[touched], n_pred[touched]
     before_u = fc["n_user"][uniq].astype(np.int64)
     before_p = fc["n_pred"][uniq].astype(np.int64)
     after_u = before_u + sign * n_user
@@ -370,22 +413,27 @@ def _add_frames(state: State, batch: ev.FrameBatch) -> None:
         return
     fr = state.frames
     fc = fr.cols
-    videos = batch.video.tolist()
-    idxs = batch.frame_idx.tolist()
-    for v in set(videos):
+    uniq_v, per_video = np.unique(batch.video, return_counts=True)
+    for v in uniq_v.tolist():
         if v not in state.videos:
             raise EventMismatch(f"video {v} is not in the labels")
     bulk = fc.n == 0 and n > 1
     if bulk:
-        keys = np.unique(np.stack([batch.video, batch.frame_idx]), axis=1)
-        if keys.shape[1] != n:
-            raise EventMismatch("frame batch has duplicate frames")
+        fk = np.searchsorted(uniq_v, batch.video).astype(np.int64) << 40 | batch.frame_idx
+        if np.all(fk[1:] > fk[:-1]):
+            order_k = None  # already sorted by (video, frame_idx): the usual file
+            fk_sorted = fk
+        else:
+            order_k = np.argsort(fk, kind="stable")
+            fk_sorted = fk[order_k]
+            if np.any(fk_sorted[1:] == fk_sorted[:-1]):
+                raise EventMismatch("frame batch has duplicate frames")
         first = fc.reserve(n, zero=False)
         rows = np.arange(first, first + n, dtype=np.int64)
         fr.invalidate_indexes()
     else:
         keys = fr.key_index()
-        batch_keys = list(zip(videos, idxs, strict=True))
+        batch_keys = list(zip(batch.video.tolist(), batch.frame_idx.tolist(), strict=True))
         if len(set(batch_keys)) != n:
             raise EventMismatch("frame batch has duplicate frames")
         for key in batch_keys:
@@ -405,8 +453,9 @@ def _add_frames(state: State, batch: ev.FrameBatch) -> None:
     c["alive"][rows] = True
     c["n_user"][rows] = 0
     c["n_pred"][rows] = 0
-    for r in rows.tolist():
-        state.frames.extra.pop(r, None)
+    if state.frames.extra:
+        for r in rows.tolist():
+            state.frames.extra.pop(r, None)
     c["inst_start"][rows] = 0
     c["inst_end"][rows] = 0
     if not bulk:
@@ -416,24 +465,20 @@ def _add_frames(state: State, batch: ev.FrameBatch) -> None:
                 order.append(r)
             else:
                 order.insert(pos, r)
-    for v, k in Counter(videos).items():
+    for v, k in zip(uniq_v.tolist(), per_video.tolist(), strict=True):
         _count(state, v)[0] += k
     inst = batch.instances
     if len(inst):
         if bulk:
             # instances name frames by key; map keys to this batch's rows
-            uniq_v = np.unique(batch.video)
-            fk = np.searchsorted(uniq_v, batch.video).astype(np.int64) << 40 | batch.frame_idx
             icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
             icode = np.where(uniq_v[icode] == inst.video, icode, -1).astype(np.int64)
             ik = icode << 40 | inst.frame_idx
-            order_k = np.argsort(fk, kind="stable")
-            pos = np.searchsorted(fk[order_k], ik)
-            pos = np.clip(pos, 0, n - 1)
-            found = fk[order_k][pos] == ik
-            if not found.all():
+            pos = np.clip(np.searchsorted(fk_sorted, ik), 0, n - 1)
+            if not np.array_equal(fk_sorted[pos], ik):
                 raise EventMismatch("an instance names a frame that is not in the batch")
-            _add_instances(state, inst, rows[order_k][pos])
+            sorted_rows = rows if order_k is None else rows[order_k]
+            _add_instances(state, inst, sorted_rows[pos])
         else:
             _add_instances(state, inst)
 
@@ -484,6 +529,7 @@ def _point_set(state: State, e: ev.PointSet) -> None:
     except KeyError:
         raise EventMismatch(f"node {e.node} is not in skeleton {sk.name!r}") from None
     i = int(table.cols.cols["pt_start"][row]) + pos
+    table.points.own()
     p = table.points.cols
     p["x"][i] = e.x
     p["y"][i] = e.y

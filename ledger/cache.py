@@ -51,7 +51,7 @@ class LabelsDataCache:
     def get_track_occupancy(self, video: Video, track: Track | None) -> RangeList:
         """A copy of the occupancy of ``track`` (None: untracked) in ``video``."""
         vid = self.labels._vid(video)
-        tid = NO_ID if track is None else getattr(track, "_id", None)
+        tid = NO_ID if track is None else self.labels._tid(track)
         rl = self.labels._state.occupancy.get((vid, tid)) if vid is not None else None  # type: ignore[arg-type]
         return RangeList() if rl is None else rl.copy()
 

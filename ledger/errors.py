@@ -23,6 +23,11 @@ class NotFoundError(LedgerError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class NotInLabelsError(NotFoundError, ValueError):
+    """A frame, instance, node or track is not where the call expects it (SLEAP
+    raised ValueError in these places, so this is one too)."""
+
+
 class SkeletonMismatchError(ValidationError):
     """An instance's points do not fit its skeleton, or the skeleton is wrong."""
 

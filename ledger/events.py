@@ -368,7 +368,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 
 AnyEvent = (
     FramesAdded | FramesRemoved | InstancesAdded | InstancesRemoved | PointSet | PointsSet
-    | InstanceUpdated | TracksAssigned | TrackAdded | TrackRemoved | TrackChanged | VideoAdded | VideoRemoved
+    | InstanceUpdated | TracksAssigned | TrackAdded | TrackRemoved | TrackChanged | VideoAdded
+    | VideoRemoved
     | VideoChanged | SkeletonAdded | SkeletonRemoved | SkeletonChanged | NodeAdded
     | NodeRemoved | SuggestionsReplaced | SuggestionAdded | SuggestionRemoved
     | AnchorsAdded | AnchorsRemoved | ProvenanceSet

@@ -94,7 +94,7 @@ class Labels(EditingMixin, MergeMixin, FilesMixin, AuditMixin):
             for lf in frames:
                 for inst in lf.instances:
                     for t in (inst.track, getattr(inst.from_predicted, "track", None)):
-                        if t is not None and (t._id is None or t._id not in self._state.tracks):
+                        if t is not None and self._tid(t) is None:
                             new_tracks[id(t)] = t
             for t in sorted(new_tracks.values(), key=lambda t: (t.spawned_on, t.name)):
                 self._register_track(t)
@@ -118,13 +118,9 @@ class Labels(EditingMixin, MergeMixin, FilesMixin, AuditMixin):
         return self._registry.videos[vid]
 
     def _vid(self, video: Video) -> int | None:
-        """The id of a video that is in these labels, else None."""
-        vid = getattr(video, "_id", None)
-        if vid is None or vid not in self._state.videos:
-            return None
-        if self._registry.videos.get(vid) is not video:
-            return None
-        return vid
+        """The id of a video that is in these labels (or was copied in), else None."""
+        vid = self._registry.def_id(video, self._registry.videos)
+        return vid if vid is not None and vid in self._state.videos else None
 
     def _require_vid(self, video: Video) -> int:
         vid = self._vid(video)

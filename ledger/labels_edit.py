@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger import events as ev
-from ledger.errors import NotFoundError, SkeletonMismatchError, ValidationError
+from ledger.errors import (
+    NotFoundError,
+    NotInLabelsError,
+    SkeletonMismatchError,
+    ValidationError,
+)
 from ledger.ids import NO_ID
 from ledger.model.frame import LabeledFrame
 from ledger.model.instance import Instance, PredictedInstance
@@ -35,21 +40,48 @@ class EditingMixin:
 
     # ----------------------------------------------------------------- registration
 
+    def _fresh_id(self: Labels, wanted: int | None, taken: Any) -> int:
+        """Keep an object's id when it is free here (ids stay stable across copies of
+        a project, which is what merges match on), else draw a new one."""
+        if wanted is not None and wanted not in taken:
+            return wanted
+        return self._ids.new_id()
+
+    def _sid(self: Labels, skeleton: Skeleton) -> int | None:
+        sid = self._registry.def_id(skeleton, self._registry.skeletons)
+        return sid if sid is not None and sid in self._state.skeletons else None
+
+    def _tid(self: Labels, track: Track) -> int | None:
+        tid = self._registry.def_id(track, self._registry.tracks)
+        return tid if tid is not None and tid in self._state.tracks else None
+
     def _register_skeleton(self: Labels, skeleton: Skeleton) -> int:
-        st = self._state
-        if skeleton._id is not None and skeleton._id in st.skeletons:
-            return skeleton._id
+        """The skeleton's id here, adding it first if needed. A skeleton that belongs
+        to another labels object is copied (see docs/compat.md)."""
         if not isinstance(skeleton, Skeleton):
             raise ValidationError(f"not a Skeleton: {skeleton!r}")
-        if skeleton._id is None:
-            skeleton._id = self._ids.new_id()
-        for node in skeleton._nodes:
-            if node._id is None:
-                node._id = self._ids.new_id()
-            self._registry.nodes[node._id] = node
-        self._registry.skeletons[skeleton._id] = skeleton
-        self._ledger.emit(ev.SkeletonAdded(skeleton_def(skeleton), len(st.skeleton_order)))
-        return skeleton._id
+        reg = self._registry
+        sid = reg.def_id(skeleton, reg.skeletons)
+        if sid is not None and sid in self._state.skeletons:
+            return sid
+        owner = skeleton._owner
+        target = skeleton
+        if owner is not None and owner is not self:
+            target = skeleton.copy_detached(deep=True)
+        taken_nodes = {n.id for s in self._state.skeletons.values() for n in s.nodes}
+        taken_nodes |= set(reg.nodes)
+        target._id = self._fresh_id(skeleton._id, self._state.skeletons.keys() | reg.skeletons)
+        for node, orig in zip(target._nodes, skeleton._nodes, strict=True):
+            node._id = self._fresh_id(orig._id, taken_nodes)
+            taken_nodes.add(node._id)
+            reg.nodes[node._id] = node
+        reg.skeletons[target._id] = target
+        target._owner = self
+        if target is not skeleton:
+            reg.alias(skeleton, target._id)
+        self._ledger.emit(ev.SkeletonAdded(skeleton_def(target),
+                                           len(self._state.skeleton_order)))
+        return target._id
 
     def add_skeleton(self: Labels, skeleton: Skeleton) -> None:
         self._register_skeleton(skeleton)
@@ -57,15 +89,20 @@ class EditingMixin:
     def _register_track(self: Labels, track: Track) -> int:
         if not isinstance(track, Track):
             raise ValidationError(f"not a Track: {track!r}")
-        st = self._state
-        if track._id is not None and track._id in st.tracks:
-            return track._id
-        if track._id is None:
-            track._id = self._ids.new_id()
-        self._registry.tracks[track._id] = track
-        self._ledger.emit(ev.TrackAdded(ev.TrackDef(track._id, track.name, track.spawned_on),
-                                        len(st.track_order)))
-        return track._id
+        reg = self._registry
+        tid = reg.def_id(track, reg.tracks)
+        if tid is not None and tid in self._state.tracks:
+            return tid
+        owner = track._owner
+        target = track if owner is None or owner is self else Track(track.spawned_on, track.name)
+        target._id = self._fresh_id(track._id, self._state.tracks.keys() | reg.tracks)
+        reg.tracks[target._id] = target
+        target._owner = self
+        if target is not track:
+            reg.alias(track, target._id)
+        self._ledger.emit(ev.TrackAdded(ev.TrackDef(target._id, target.name, target.spawned_on),
+                                        len(self._state.track_order)))
+        return target._id
 
     def add_track(self: Labels, video: Video | None, track: Track) -> None:
         """Register a track (once; SLEAP appended duplicates)."""
@@ -78,13 +115,19 @@ class EditingMixin:
         vid = self._vid(video)
         if vid is not None:
             return vid
-        if video._id is None or video._id in self._state.videos:
-            video._id = self._ids.new_id()
-        self._registry.videos[video._id] = video
+        reg = self._registry
+        owner = video._owner
+        target = video if owner is None or owner is self else Video(
+            video.backend_dict(), source_video=video.source_video)
+        target._id = self._fresh_id(video._id, self._state.videos.keys() | reg.videos)
+        reg.videos[target._id] = target
+        target._owner = self
+        if target is not video:
+            reg.alias(video, target._id)
         self._ledger.emit(ev.VideoAdded(
-            ev.VideoDef(video._id, video.backend_dict(), video.source_video),
+            ev.VideoDef(target._id, target.backend_dict(), target.source_video),
             len(self._state.video_order)))
-        return video._id
+        return target._id
 
     # ----------------------------------------------------------------- batches
 
@@ -163,8 +206,8 @@ class EditingMixin:
         """Insert a frame at a list position. Like SLEAP, a frame whose (video,
         frame_idx) is already labelled is silently ignored."""
         self._check_writable()
-        if not isinstance(value, LabeledFrame):
-            raise ValidationError(f"not a LabeledFrame: {value!r}")
+        frame_arg(value)
+        index = int_arg(index, "index")
         if value._labels is self:
             return
         video = value.video
@@ -185,8 +228,19 @@ class EditingMixin:
                 np.array([index], np.int64), batch)))
 
     def __setitem__(self: Labels, index: int, value: LabeledFrame) -> None:
+        """Replace the frame at a list position. A frame whose (video, frame_idx) is
+        already elsewhere in the labels is refused (frames are unique by key)."""
+        frame_arg(value)
+        old = self.get(int_arg(index, "index"), raise_errors=True)
+        if value is old:
+            return
+        vid = self._vid(value.video)
+        row = None if vid is None else self._state.frames.row_of(vid, value.frame_idx)
+        if row is not None and row != self._frame_row(old):
+            raise ValidationError(
+                f"frame {value.frame_idx} of {value.video!r} is already in the labels at "
+                f"position {self._state.frames.order().index(row)}")
         with self.transaction("replace frame"):
-            old = self[index]
             position = self.index(old)
             self.remove(old)
             self.insert(position, value)
@@ -196,8 +250,8 @@ class EditingMixin:
         self.remove_frames(frames)
 
     def remove(self: Labels, value: LabeledFrame) -> None:
-        if self._frame_row(value) is None:
-            raise ValueError("frame is not in the labels")
+        if self._frame_row(frame_arg(value)) is None:
+            raise NotInLabelsError("frame is not in the labels")
         self.remove_frames([value])
 
     def remove_frame(self: Labels, lf: LabeledFrame) -> None:
@@ -245,8 +299,10 @@ class EditingMixin:
     # ----------------------------------------------------------------- instances
 
     def _require_instance(self: Labels, instance: Instance) -> int:
+        if not isinstance(instance, Instance):
+            raise ValidationError(f"not an Instance: {instance!r}")
         if instance._labels is not self or self._state.instances.row_of(instance._id) is None:
-            raise NotFoundError("instance is not in the labels")
+            raise NotInLabelsError("instance is not in the labels")
         return instance._id  # type: ignore[return-value]
 
     def add_instance(self: Labels, frame: LabeledFrame, instance: Instance) -> None:
@@ -254,6 +310,7 @@ class EditingMixin:
         an instance whose track is already used by a user instance of the frame
         loses its track."""
         self._check_writable()
+        frame_arg(frame)
         if not isinstance(instance, Instance):
             raise ValidationError(f"not an Instance: {instance!r}")
         if instance._labels is self and self._state.instances.row_of(instance._id) is not None:
@@ -286,8 +343,8 @@ class EditingMixin:
         ident = self._require_instance(instance)
         row = self._state.instances.row_of(ident)
         key = self._state.frame_key(int(self._state.instances.cols.cols["frame"][row]))
-        if frame._labels is not self or frame._key != key:
-            raise ValueError("instance is not in that frame")
+        if frame_arg(frame)._labels is not self or frame._key != key:
+            raise NotInLabelsError("instance is not in that frame")
         with self.transaction("remove instance"):
             self._ledger.emit(ev.InstancesRemoved(
                 instance_batch_from_rows(self._state, np.array([row]))))
@@ -313,6 +370,9 @@ class EditingMixin:
         skel = instance.skeleton
         target = skel.node(node)
         pos = skel.node_to_index(target)
+        x, y = float_arg(x, "x"), float_arg(y, "y")
+        if score is not None:
+            score = float_arg(score, "score")
         table = self._state.instances
         row = table.row_of(ident)
         i = int(table.cols.cols["pt_start"][row]) + pos
@@ -368,7 +428,7 @@ class EditingMixin:
         with self.transaction("track_set_instance"):
             new_id = NO_ID if new_track is None else self._register_track(new_track)
             self._ledger.emit(ev.TracksAssigned(
-                (ident,), (NO_ID if old is None else old._id,), (new_id,)))
+                (ident,), (NO_ID if old is None else self._tid(old),), (new_id,)))
 
     def track_swap(self: Labels, video: Video, new_track: Track, old_track: Track | int | None,
                    frame_range: tuple[int, int] | range) -> None:
@@ -377,43 +437,52 @@ class EditingMixin:
         k the untracked instance at position k of each frame joins ``new_track``."""
         self._check_writable()
         vid = self._require_vid(video)
-        start, end = (frame_range.start, frame_range.stop) if isinstance(frame_range, range) \
-            else (int(frame_range[0]), int(frame_range[1]))
+        if isinstance(frame_range, range):
+            start, end = frame_range.start, frame_range.stop
+        elif isinstance(frame_range, tuple | list) and len(frame_range) == 2:
+            start, end = int_arg(frame_range[0], "range start"), int_arg(frame_range[1],
+                                                                          "range end")
+        else:
+            raise ValidationError(f"frame_range must be (start, end) or a range, not "
+                                  f"{frame_range!r}")
         if end <= start:
             raise ValidationError(f"track_swap needs a non-empty frame range, got [{start}, {end})")
         if not isinstance(new_track, Track):
             raise ValidationError("new_track must be a Track")
         if old_track is not None and not isinstance(old_track, Track | int):
             raise ValidationError("old_track must be a Track, an int or None")
+        new_id = self._tid(new_track)
+        old_id = self._tid(old_track) if isinstance(old_track, Track) else NO_ID
+        pseudo = isinstance(old_track, int) and not isinstance(old_track, bool)
+        moves: list[tuple[int, int, str]] = []  # (instance, old track id, "new"/"old")
+        for lf in self.find(video, range(start, end)):
+            for k, inst in enumerate(lf.instances):
+                t = inst.track
+                tid = NO_ID if t is None else self._tid(t)
+                if pseudo:
+                    if k == old_track and t is None:
+                        moves.append((inst._id, NO_ID, "new"))
+                elif old_id is not None and tid == old_id and tid != new_id:
+                    moves.append((inst._id, tid, "new"))
+                elif new_id is not None and tid == new_id and tid != old_id:
+                    moves.append((inst._id, tid, "old"))
+        if not moves:
+            return
         with self.transaction("track_swap"):
-            new_id = self._register_track(new_track)
-            old_id = self._register_track(old_track) if isinstance(old_track, Track) else NO_ID
-            idents, olds, news = [], [], []
-            for lf in self.find(video, range(start, end)):
-                for k, inst in enumerate(lf.instances):
-                    t = inst.track
-                    tid = NO_ID if t is None else t._id
-                    if isinstance(old_track, int) and not isinstance(old_track, bool):
-                        if k == old_track and t is None:
-                            idents.append(inst._id)
-                            olds.append(NO_ID)
-                            news.append(new_id)
-                    elif tid == old_id and tid != new_id:
-                        idents.append(inst._id)
-                        olds.append(tid)
-                        news.append(new_id)
-                    elif tid == new_id and tid != old_id:
-                        idents.append(inst._id)
-                        olds.append(tid)
-                        news.append(old_id)
-            if idents:
-                self._ledger.emit(ev.TracksAssigned(tuple(idents), tuple(olds), tuple(news)))
+            targets = {"new": self._register_track(new_track),
+                       "old": self._register_track(old_track)
+                       if isinstance(old_track, Track) else NO_ID}
+            self._ledger.emit(ev.TracksAssigned(
+                tuple(m[0] for m in moves), tuple(m[1] for m in moves),
+                tuple(targets[m[2]] for m in moves)))
         del vid
 
     def remove_track(self: Labels, track: Track) -> None:
         """Untrack its instances, then remove the track."""
-        tid = track._id
-        if tid is None or tid not in self._state.tracks:
+        if not isinstance(track, Track):
+            raise ValidationError(f"not a Track: {track!r}")
+        tid = self._tid(track)
+        if tid is None:
             raise NotFoundError(f"track {track.name!r} is not in the labels")
         st = self._state
         c = st.instances.cols.cols
@@ -436,12 +505,12 @@ class EditingMixin:
         used = set(st.instances.cols.cols["track"][live].tolist())
         with self.transaction("remove unused tracks"):
             for track in self.tracks:
-                if track._id not in used:
+                if self._tid(track) not in used:
                     self.remove_track(track)
 
     def _change_track(self: Labels, track: Track, name: str, spawned_on: int) -> None:
-        tid = track._id
-        if tid is None or tid not in self._state.tracks:
+        tid = self._tid(track)
+        if tid is None:
             raise NotFoundError(f"track {track.name!r} is not in the labels")
         before = self._state.tracks[tid]
         self._ledger.emit(ev.TrackChanged(before, ev.TrackDef(tid, name, spawned_on)))
@@ -497,6 +566,9 @@ class EditingMixin:
     def add_suggestion(self: Labels, video: Video, frame_idx: int, group: int | None = None
                        ) -> None:
         """Add a suggestion unless that (video, frame) is already suggested."""
+        frame_idx = int_arg(frame_idx, "frame_idx")
+        if group is not None:
+            group = int_arg(group, "group")
         if self.find_suggestion(video, frame_idx) is not None:
             return
         with self.transaction("add suggestion"):
@@ -515,16 +587,22 @@ class EditingMixin:
 
     def add_negative_anchor(self: Labels, video: Video, frame_idx: int,
                             where: tuple[float, float]) -> None:
+        if not isinstance(where, tuple | list | np.ndarray) or len(where) != 2:
+            raise ValidationError(f"where must be (x, y), not {where!r}")
+        entry = (int_arg(frame_idx, "frame_idx"), float_arg(where[0], "x"),
+                 float_arg(where[1], "y"))
         with self.transaction("add negative anchor"):
             vid = self.add_video(video)
-            entry = (int(frame_idx), float(where[0]), float(where[1]))
             n = len(self._state.anchors.get(vid, []))
             self._ledger.emit(ev.AnchorsAdded(vid, (n,), (entry,)))
 
     def remove_negative_anchors(self: Labels, video: Video, frame_idx: int,
                                 where: tuple[float, float] | None = None) -> None:
-        """Remove a frame's anchors (only the one at ``where`` when given)."""
-        vid = self._require_vid(video)
+        """Remove a frame's anchors (only the one at ``where`` when given); a video
+        that is not in the labels has none (as in SLEAP)."""
+        vid = self._vid(video)
+        if vid is None:
+            return
         lst = self._state.anchors.get(vid, [])
         hits = [(k, tuple(a)) for k, a in enumerate(lst) if a[0] == frame_idx and (
             where is None or (abs(a[1] - where[0]) < 1e-9 and abs(a[2] - where[1]) < 1e-9))]
@@ -535,12 +613,15 @@ class EditingMixin:
     # ----------------------------------------------------------------- skeletons
 
     def _skeleton_id(self: Labels, skeleton: Skeleton) -> int:
-        if skeleton._id is None or skeleton._id not in self._state.skeletons:
+        sid = self._sid(skeleton)
+        if sid is None:
             raise NotFoundError(f"skeleton {skeleton.name!r} is not in the labels")
-        return skeleton._id
+        return sid
 
     def add_node(self: Labels, skeleton: Skeleton, name: str) -> None:
         """Add a node; every instance of the skeleton gets a missing point for it."""
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"a node name must be a non-empty string, not {name!r}")
         sid = self._skeleton_id(skeleton)
         before = self._state.skeletons[sid]
         if any(n.name == name for n in before.nodes):
@@ -614,3 +695,22 @@ def _with_tracks(batch: ev.InstanceBatch, track: int) -> ev.InstanceBatch:
     fields = {f: getattr(batch, f) for f in ev.InstanceBatch.__struct_fields__}
     fields["track"] = np.full(len(batch), track, dtype=np.int64)
     return ev.InstanceBatch(**fields)
+
+
+def int_arg(value: Any, what: str) -> int:
+    """An integer argument, or `ValidationError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValidationError(f"{what} must be an integer, not {value!r}")
+    return int(value)
+
+
+def float_arg(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValidationError(f"{what} must be a number, not {value!r}")
+    return float(value)
+
+
+def frame_arg(value: Any) -> LabeledFrame:
+    if not isinstance(value, LabeledFrame):
+        raise ValidationError(f"not a LabeledFrame: {value!r}")
+    return value

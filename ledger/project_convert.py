@@ -65,9 +65,12 @@ def export_project(state: State) -> ProjectData:
     inst_pos = position[ic["frame"][live]]
     live = live[inst_pos >= 0]
     inst_pos = inst_pos[inst_pos >= 0]
-    order = np.lexsort((live, inst_pos))
-    rows = live[order]
-    data.inst_frame = inst_pos[order]
+    if np.all(inst_pos[1:] >= inst_pos[:-1]):
+        rows, data.inst_frame = live, inst_pos  # already in frame order (the usual case)
+    else:
+        order = np.lexsort((live, inst_pos))
+        rows = live[order]
+        data.inst_frame = inst_pos[order]
     counts = np.bincount(data.inst_frame, minlength=n_frames)
     ends = np.cumsum(counts)
     data.frame_inst_start = ends - counts
@@ -83,7 +86,11 @@ def export_project(state: State) -> ProjectData:
     if len(rows):
         np.cumsum(n_pts[:-1], out=starts[1:])
     data.inst_pt_start = starts
-    idx = point_index(ic["pt_start"][rows], n_pts)
+    src = ic["pt_start"][rows]
+    if len(rows) and np.all(src[1:] == src[:-1] + n_pts[:-1]):
+        idx: slice | np.ndarray = slice(int(src[0]), int(src[-1] + n_pts[-1]))  # views
+    else:
+        idx = point_index(src, n_pts)
     p = state.instances.points.cols
     data.point_x = p["x"][idx]
     data.point_y = p["y"][idx]
@@ -98,6 +105,9 @@ def _merge_duplicate_frames(data: ProjectData) -> tuple[np.ndarray, np.ndarray, 
     the first frame with the same key; see docs/compat.md)."""
     n = data.n_frames
     keys = data.frame_video.astype(np.int64) << 40 | data.frame_idx.astype(np.int64)
+    if n < 2 or np.all(keys[1:] > keys[:-1]):
+        identity = np.arange(n)
+        return identity, data.inst_frame, identity
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     canonical = first[inverse]
     keep = np.flatnonzero(canonical == np.arange(n))

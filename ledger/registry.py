@@ -55,6 +55,22 @@ class Registry:
         self.instances: weakref.WeakValueDictionary[int, Instance] = weakref.WeakValueDictionary()
         self.frames: weakref.WeakValueDictionary[tuple[int, int], LabeledFrame] = (
             weakref.WeakValueDictionary())
+        # Objects owned by another labels object that were copied into this one:
+        # Python id of the foreign object -> id of our copy. The foreign objects are
+        # kept alive here so their Python ids cannot be reused.
+        self.aliases: dict[int, int] = {}
+        self._foreign: list[Any] = []
+
+    def def_id(self, obj: Any, table: dict[int, Any]) -> int | None:
+        """This labels object's id for a definition object (its own or an alias)."""
+        ident = getattr(obj, "_id", None)
+        if ident is not None and table.get(ident) is obj:
+            return ident
+        return self.aliases.get(id(obj))
+
+    def alias(self, foreign: Any, ident: int) -> None:
+        self.aliases[id(foreign)] = ident
+        self._foreign.append(foreign)
 
     # ----------------------------------------------------------------- defs -> objects
 
@@ -140,6 +156,7 @@ class Registry:
                 obj._id = ident
                 obj._skeleton = obj._track = obj._from_predicted = obj._frame = None
                 obj._rows = None
+                obj._nodes = None
 
     def _detach_instances(self, batch: ev.InstanceBatch) -> list[Instance]:
         """Give held instance objects their data back; return them in batch order."""
@@ -158,6 +175,7 @@ class Registry:
             link = int(batch.from_predicted[k])
             obj._from_predicted = None if link == NO_ID else self.instances.get(link)
             obj._rows = rows_of_batch(batch, k, offsets)
+            obj._nodes = list(obj._skeleton._nodes)
             obj._score = float(batch.score[k])
             obj._tracking_score = float(batch.tracking_score[k])
             obj._frame = None

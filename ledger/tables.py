@@ -25,6 +25,7 @@ class Columns:
 
     def __init__(self, spec: dict[str, Any], capacity: int = 16) -> None:
         self._spec = spec
+        self.shared = False  # columns borrowed from an event: copy before writing
         self.n = 0
         self.cols: dict[str, np.ndarray] = {
             name: np.empty(capacity, dtype=dtype) for name, dtype in spec.items()
@@ -35,6 +36,7 @@ class Columns:
 
         ``zero=False`` skips clearing the new rows, for callers that write every
         column of them straight away (bulk imports)."""
+        self.own()
         start = self.n
         need = start + extra
         cap = next(iter(self.cols.values())).shape[0]
@@ -51,11 +53,22 @@ class Columns:
         return start
 
     def adopt(self, arrays: dict[str, np.ndarray]) -> None:
-        """Take whole columns as they are (bulk import into an empty table)."""
+        """Borrow whole columns (bulk import into an empty table) without copying.
+
+        The arrays belong to an immutable event, so the table is marked shared and
+        copies them (`own`) before its first write: a loaded project costs one copy
+        of its points only once someone edits it."""
         n = len(next(iter(arrays.values())))
         self.cols = {name: np.asarray(arrays[name], dtype=dtype)
                      for name, dtype in self._spec.items()}
         self.n = n
+        self.shared = True
+
+    def own(self) -> None:
+        """Stop sharing: copy borrowed columns so they may be written."""
+        if self.shared:
+            self.cols = {name: col.copy() for name, col in self.cols.items()}
+            self.shared = False
 
     def view(self, name: str) -> np.ndarray:
         return self.cols[name][: self.n]
@@ -222,6 +235,7 @@ class InstanceTable:
                          p["complete"][a:b], p["score"][a:b]], axis=1).astype(np.float64)
 
     def write_points(self, row: int, values: np.ndarray) -> None:
+        self.points.own()
         a, b = self.point_block(row)
         p = self.points.cols
         p["x"][a:b] = values[:, 0]

@@ -156,7 +156,9 @@ class LedgerMachine(RuleBasedStateMachine):
         action = data.draw(st.sampled_from(["add", "rename", "remove"]))
         names = skel.node_names
         if action == "add":
-            self.labels.add_node(skel, f"x{len(names)}_{data.draw(st.integers(0, 99))}")
+            name = f"x{data.draw(st.integers(0, 99))}"
+            if name not in names:
+                self.labels.add_node(skel, name)
         elif action == "rename":
             old = data.draw(st.sampled_from(names))
             new = f"r{data.draw(st.integers(0, 99))}"

@@ -157,16 +157,15 @@ class _Tables:
 
         user = kind == USER
         pred = ~user
-        u_idx = point_rows(pt_start[user], n_nodes[user])
-        p_idx = point_rows(pt_start[pred], n_nodes[pred])
-        x, y = np.asarray(data.point_x, np.float64), np.asarray(data.point_y, np.float64)
-        vis, com = np.asarray(data.point_visible, bool), np.asarray(data.point_complete, bool)
-        self.points = np.empty(int(n_nodes[user].sum()), POINTS_DTYPE)
-        self.pred_points = np.empty(int(n_nodes[pred].sum()), PRED_POINTS_DTYPE)
-        for table, idx in ((self.points, u_idx), (self.pred_points, p_idx)):
-            table["x"], table["y"] = x[idx], y[idx]
-            table["visible"], table["complete"] = vis[idx], com[idx]
-        self.pred_points["score"] = np.asarray(data.point_score, np.float64)[p_idx]
+        self._x, self._y = np.asarray(data.point_x, np.float64), np.asarray(data.point_y,
+                                                                           np.float64)
+        self._vis = np.asarray(data.point_visible, bool)
+        self._com = np.asarray(data.point_complete, bool)
+        self._score = np.asarray(data.point_score, np.float64)
+        self.user_rows = point_rows(pt_start[user], n_nodes[user])
+        self.pred_rows = point_rows(pt_start[pred], n_nodes[pred])
+        self.n_user_points = int(n_nodes[user].sum())
+        self.n_pred_points = int(n_nodes[pred].sum())
 
         ps = np.zeros(n_out, i64)
         ps[user] = _exclusive_cumsum(n_nodes[user])
@@ -174,11 +173,6 @@ class _Tables:
 
         # from_predicted: a row position; -1 unless it targets a written predicted
         # instance with at least one visible, non-NaN point (SLEAP drops the rest).
-        pp = self.pred_points
-        shown = pp["visible"] & ~np.isnan(pp["x"]) & ~np.isnan(pp["y"])
-        csum = np.concatenate([[0], np.cumsum(shown, dtype=i64)])
-        truthy = np.zeros(n_out, bool)
-        truthy[pred] = (csum[ps[pred] + n_nodes[pred]] - csum[ps[pred]]) > 0
         new_pos = np.full(ni, -1, i64)
         new_pos[order] = np.arange(n_out, dtype=i64)
         fp_old = np.asarray(data.inst_from_predicted, i64)[order]
@@ -186,7 +180,8 @@ class _Tables:
             raise fail("inst_from_predicted is outside the instance table")
         fp = np.where(fp_old >= 0, new_pos[np.maximum(fp_old, 0)], -1)
         ok = user & (fp >= 0)
-        ok[ok] = truthy[fp[ok]]
+        targets = fp[ok]
+        ok[ok] = pred[targets] & self._shown(pt_start[targets], n_nodes[targets])
         fp = np.where(ok, fp, -1)
 
         score = np.asarray(data.inst_score, np.float64)[order]
@@ -211,6 +206,36 @@ class _Tables:
         frames["instance_id_start"] = _exclusive_cumsum(counts)
         frames["instance_id_end"] = np.cumsum(counts)
         self.frames = frames
+
+    def _shown(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Per instance: has at least one visible, non-NaN point (SLEAP's truthiness)."""
+        if len(starts) == 0:
+            return np.zeros(0, bool)
+        idx = ranges_to_index(starts, lengths)
+        shown = self._vis[idx] & ~np.isnan(self._x[idx]) & ~np.isnan(self._y[idx])
+        csum = np.concatenate([[0], np.cumsum(shown, dtype=np.int64)])
+        ends = np.cumsum(lengths)
+        return (csum[ends] - csum[ends - lengths]) > 0
+
+    def write_points(self, f: h5py.File, chunk: int = 1 << 20) -> None:
+        """Write `points` and `pred_points` a chunk at a time, so the compound copy
+        never holds more than ``chunk`` rows."""
+        for name, dtype, rows, n in (("points", POINTS_DTYPE, self.user_rows,
+                                      self.n_user_points),
+                                     ("pred_points", PRED_POINTS_DTYPE, self.pred_rows,
+                                      self.n_pred_points)):
+            ds = f.create_dataset(name, shape=(n,), dtype=dtype, maxshape=(None,),
+                                  chunks=(min(max(n, 1), 1 << 16),))
+            for a in range(0, n, chunk):
+                b = min(a + chunk, n)
+                sel = (slice(rows.start + a, rows.start + b) if isinstance(rows, slice)
+                       else rows[a:b])
+                block = np.empty(b - a, dtype)
+                block["x"], block["y"] = self._x[sel], self._y[sel]
+                block["visible"], block["complete"] = self._vis[sel], self._com[sel]
+                if name == "pred_points":
+                    block["score"] = self._score[sel]
+                ds[a:b] = block
 
 
 def _json_dataset(f: h5py.File, name: str, rows: Sequence[Any]) -> None:
@@ -288,7 +313,6 @@ def write_slp(
             for name, table in (
                 ("frames", tables.frames),
                 ("instances", tables.instances),
-                ("points", tables.points),
-                ("pred_points", tables.pred_points),
             ):
                 f.create_dataset(name, data=table, maxshape=(None,))
+            tables.write_points(f)

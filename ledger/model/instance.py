@@ -96,7 +96,7 @@ class Instance:
     from_predicted=None)``."""
 
     __slots__ = ("_labels", "_id", "_skeleton", "_track", "_from_predicted", "_rows",
-                 "_frame", "_score", "_tracking_score", "__weakref__")
+                 "_nodes", "_frame", "_score", "_tracking_score", "__weakref__")
     _kind = 0
 
     def __init__(self, skeleton: Skeleton, points: Any = None, track: Track | None = None,
@@ -114,6 +114,7 @@ class Instance:
         self._track = track
         self._from_predicted = from_predicted
         self._rows = rows_from_points(points, skeleton, predicted=self._kind == 1)
+        self._nodes = list(skeleton._nodes)
         self._frame = frame
         self._score = math.nan
         self._tracking_score = math.nan
@@ -132,8 +133,25 @@ class Instance:
         obj._id = ident
         obj._skeleton = obj._track = obj._from_predicted = obj._frame = None
         obj._rows = None
+        obj._nodes = None
         obj._score = obj._tracking_score = math.nan
         return obj
+
+    def _fixed_rows(self) -> np.ndarray:
+        """A free instance's rows, following later changes to its skeleton's nodes
+        (matched by node identity, as SLEAP's ``_fix_array`` does)."""
+        current = self._skeleton._nodes
+        if self._nodes is None or len(current) != len(self._nodes) or any(
+                a is not b for a, b in zip(current, self._nodes, strict=True)):
+            old = {id(n): k for k, n in enumerate(self._nodes or [])}
+            rows = empty_rows(len(current))
+            for k, node in enumerate(current):
+                j = old.get(id(node))
+                if j is not None and j < len(self._rows):
+                    rows[k] = self._rows[j]
+            self._rows = rows
+            self._nodes = list(current)
+        return self._rows
 
     # ----------------------------------------------------------------- state access
 
@@ -147,7 +165,7 @@ class Instance:
     def point_rows(self) -> np.ndarray:
         """(n_nodes, 5) float rows: x, y, visible, complete, score (a copy)."""
         if self._labels is None:
-            return self._rows.copy()
+            return self._fixed_rows().copy()
         return self._labels._instance_rows(self._id)
 
     @property
@@ -261,7 +279,7 @@ class Instance:
                                    visible=bool(row[2]), complete=bool(row[3]),
                                    score=row[4])
         else:
-            self._rows[pos] = row
+            self._fixed_rows()[pos] = row
 
     def __contains__(self, node: object) -> bool:
         skeleton = self.skeleton

@@ -42,7 +42,11 @@ class Point:
         return (self.x, self.y, self.visible, self.complete)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._fields() == other._fields()  # type: ignore[attr-defined]
+        # Field by field with ``==`` so that NaN != NaN, as in SLEAP (a tuple
+        # comparison would call the same NaN object equal to itself).
+        if type(other) is not type(self):
+            return False
+        return all(a == b for a, b in zip(self._fields(), other._fields(), strict=True))  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
 

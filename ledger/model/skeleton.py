@@ -19,12 +19,14 @@ Example::
 
 from __future__ import annotations
 
+import weakref
+
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ledger.errors import NotFoundError, ValidationError
+from ledger.errors import NotInLabelsError, ValidationError
 
 if TYPE_CHECKING:
     from ledger.labels import Labels
@@ -40,6 +42,7 @@ class Node:
         self.weight = float(weight)
         self._id: int | None = None
         self._skeleton: Skeleton | None = None
+
 
     @property
     def name(self) -> str:
@@ -71,7 +74,17 @@ class Skeleton:
         self._edges: list[tuple[Node, Node]] = []
         self._symmetries: list[tuple[Node, Node]] = []
         self._id: int | None = None
-        self._owner: Labels | None = None
+        self._owner_ref: weakref.ref[Labels] | None = None
+
+    @property
+    def _owner(self) -> Labels | None:
+        """The labels object this belongs to (weak: objects must not keep it alive)."""
+        ref = self._owner_ref
+        return None if ref is None else ref()
+
+    @_owner.setter
+    def _owner(self, labels: Labels | None) -> None:
+        self._owner_ref = None if labels is None else weakref.ref(labels)
 
     # ----------------------------------------------------------------- reading
 
@@ -153,13 +166,13 @@ class Skeleton:
         """The node for a `Node`, name or index; `NotFoundError` when absent."""
         if isinstance(ref, int | np.integer) and not isinstance(ref, bool):
             if not 0 <= int(ref) < len(self._nodes):
-                raise NotFoundError(f"node index {ref} is out of range for skeleton "
+                raise NotInLabelsError(f"node index {ref} is out of range for skeleton "
                                     f"{self.name!r} ({len(self._nodes)} nodes)")
             return self._nodes[int(ref)]
         found = self.find_node(ref)
         if found is None:
             label = ref.name if isinstance(ref, Node) else ref
-            raise NotFoundError(f"node {label!r} is not in skeleton {self.name!r}")
+            raise NotInLabelsError(f"node {label!r} is not in skeleton {self.name!r}")
         return found
 
     def node_to_index(self, node: NodeRef) -> int:
@@ -195,7 +208,9 @@ class Skeleton:
         return True
 
     def add_node(self, node: Node | str) -> Node:
-        name = node.name if isinstance(node, Node) else str(node)
+        if not isinstance(node, Node | str) or not str(getattr(node, "name", node)):
+            raise ValidationError(f"a node is a Node or a non-empty name, not {node!r}")
+        name = node.name if isinstance(node, Node) else node
         if self.find_node(name) is not None:
             raise ValidationError(f"skeleton {self.name!r} already has a node named {name!r}")
         if self._owner is not None:
@@ -226,7 +241,7 @@ class Skeleton:
             if x is a and y is b:
                 del self._edges[i]
                 return
-        raise NotFoundError(f"skeleton {self.name!r} has no edge {a.name}->{b.name}")
+        raise NotInLabelsError(f"skeleton {self.name!r} has no edge {a.name}->{b.name}")
 
     def add_symmetry(self, node1: NodeRef, node2: NodeRef) -> None:
         if self._route("add_symmetry", node1, node2):
@@ -247,7 +262,7 @@ class Skeleton:
             if (x is a and y is b) or (x is b and y is a):
                 del self._symmetries[i]
                 return
-        raise NotFoundError(f"no symmetry between {a.name!r} and {b.name!r}")
+        raise NotInLabelsError(f"no symmetry between {a.name!r} and {b.name!r}")
 
     def delete_node(self, name: NodeRef) -> None:
         node = self.node(name)
@@ -285,12 +300,21 @@ class Skeleton:
             skel.add_edge(int(src), int(dst))
         return skel
 
-    def copy_detached(self) -> Skeleton:
-        """A free-standing copy sharing the Node objects (used to stage edits)."""
+    def copy_detached(self, deep: bool = False) -> Skeleton:
+        """A free-standing copy: sharing the Node objects (to stage an edit), or with
+        new Node objects (``deep``, to copy a skeleton into another labels)."""
         clone = Skeleton(self._name)
-        clone._nodes = list(self._nodes)
-        clone._edges = list(self._edges)
-        clone._symmetries = list(self._symmetries)
+        if not deep:
+            clone._nodes = list(self._nodes)
+            clone._edges = list(self._edges)
+            clone._symmetries = list(self._symmetries)
+            return clone
+        new = {id(n): Node(n.name, n.weight) for n in self._nodes}
+        for node in new.values():
+            node._skeleton = clone
+        clone._nodes = [new[id(n)] for n in self._nodes]
+        clone._edges = [(new[id(a)], new[id(b)]) for a, b in self._edges]
+        clone._symmetries = [(new[id(a)], new[id(b)]) for a, b in self._symmetries]
         return clone
 
     def __repr__(self) -> str:

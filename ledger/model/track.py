@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,13 +13,24 @@ if TYPE_CHECKING:
 class Track:
     """``Track(spawned_on=0, name="")``. ``matches`` compares by value."""
 
-    __slots__ = ("_spawned_on", "_name", "_id", "_owner", "__weakref__")
+    __slots__ = ("_spawned_on", "_name", "_id", "_owner_ref", "__weakref__")
 
     def __init__(self, spawned_on: int = 0, name: str = "") -> None:
         self._spawned_on = int(spawned_on)
         self._name = str(name)
         self._id: int | None = None
-        self._owner: Labels | None = None
+        self._owner_ref: weakref.ref[Labels] | None = None
+
+
+    @property
+    def _owner(self) -> Labels | None:
+        """The labels object this belongs to (weak: objects must not keep it alive)."""
+        ref = self._owner_ref
+        return None if ref is None else ref()
+
+    @_owner.setter
+    def _owner(self, labels: Labels | None) -> None:
+        self._owner_ref = None if labels is None else weakref.ref(labels)
 
     @property
     def name(self) -> str:

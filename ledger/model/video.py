@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+import weakref
+
 import copy
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +40,18 @@ class Video:
             self._backend_dict = dict(backend.to_dict())
         self.source_video = source_video
         self._id: int | None = None
-        self._owner: Labels | None = None
+        self._owner_ref: weakref.ref[Labels] | None = None
+
+
+    @property
+    def _owner(self) -> Labels | None:
+        """The labels object this belongs to (weak: objects must not keep it alive)."""
+        ref = self._owner_ref
+        return None if ref is None else ref()
+
+    @_owner.setter
+    def _owner(self, labels: Labels | None) -> None:
+        self._owner_ref = None if labels is None else weakref.ref(labels)
 
     @classmethod
     def from_filename(cls, filename: str, **options: Any) -> Video:

@@ -1,0 +1,186 @@
+"""What a merge reads from the two histories: the fork point, the merge base,
+which instances and frames the events after the fork touched, and who touched
+them.
+
+The fork point is the longest common prefix of event hashes (equal hashes at
+``seq`` vouch for equal histories up to ``seq``). A previous merge of the same
+theirs is recorded in our merge envelope (``meta["merge"]["theirs_head"]``); when
+theirs still contains that head, the merge base moves up to it, as git's does, so
+merging the same theirs twice changes nothing and merging it again later only
+brings its newer changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ledger import events as ev
+from ledger.diffing.changes import Scope
+from ledger.record import MERGE, Record
+
+if TYPE_CHECKING:
+    from ledger.labels import Labels
+    from ledger.merging.conflict import Conflict
+
+
+@dataclass
+class Base:
+    """Where the two histories meet."""
+
+    fork_seq: int  # last common seq (0: no shared history)
+    theirs_seq: int  # seq of theirs the base state is taken from
+    from_theirs: bool  # base is theirs@theirs_seq (a previous merge), else ours@fork_seq
+
+
+def _quick_differs(a: Labels, b: Labels) -> bool:
+    """True when the first records differ without hashing (saves hashing a
+    large bulk import just to learn that two loaded files share nothing)."""
+    ra = next(iter(a._ledger.store.read(1, 1)), None)
+    rb = next(iter(b._ledger.store.read(1, 1)), None)
+    if ra is None or rb is None:
+        return True
+    return (ra.time, ra.author, ra.tx, ra.message, ra.kind) != (
+        rb.time, rb.author, rb.tx, rb.message, rb.kind)
+
+
+def find_base(ours: Labels, theirs: Labels) -> tuple[Base, list[Record], list[Record]]:
+    """The merge base and both sides' records (hashes filled in)."""
+    if _quick_differs(ours, theirs):
+        return Base(0, 0, False), [], []
+    ro, rt = ours._ledger.records(), theirs._ledger.records()
+    n = min(len(ro), len(rt))
+    fork = 0
+    lo, hi = 0, n  # binary search: hashes equal at k imply equal up to k
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ro[mid - 1].hash == rt[mid - 1].hash:
+            lo = mid
+        else:
+            hi = mid - 1
+    fork = lo
+    theirs_at = {r.hash: r.seq for r in rt[fork:]}
+    best = 0
+    for rec in ro[fork:]:
+        if rec.tx_kind == MERGE:
+            head = rec.meta.get("merge", {}).get("theirs_head")
+            if head in theirs_at:
+                best = max(best, theirs_at[head])
+    if best:
+        return Base(fork, best, True), ro, rt
+    return Base(fork, fork, False), ro, rt
+
+
+def _batch_keys(batch: ev.InstanceBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return batch.ids, batch.video, batch.frame_idx
+
+
+def mentions(event: ev.Event) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(instance ids, frame videos, frame indices) an event touches."""
+    e = event
+    empty = np.zeros(0, np.int64)
+    if isinstance(e, ev.PointSet | ev.PointsSet | ev.InstanceUpdated):
+        return np.array([e.instance], np.int64), empty, empty
+    if isinstance(e, ev.TracksAssigned):
+        return np.asarray(e.instances, np.int64), empty, empty
+    if isinstance(e, ev.InstancesAdded | ev.InstancesRemoved):
+        return _batch_keys(e.instances)
+    frames = None
+    if isinstance(e, ev.FramesAdded | ev.FramesRemoved):
+        frames = e.frames
+    elif isinstance(e, ev.VideoAdded | ev.VideoRemoved):
+        frames = e.frames
+    if frames is not None:
+        return (frames.instances.ids, np.concatenate([frames.video, frames.instances.video]),
+                np.concatenate([frames.frame_idx, frames.instances.frame_idx]))
+    return empty, empty, empty
+
+
+def scope_of(records: Iterable[Record]) -> Scope:
+    ids, vids, fidx = [], [], []
+    for rec in records:
+        i, v, f = mentions(rec.event)
+        if len(i):
+            ids.append(i)
+        if len(v):
+            vids.append(v)
+            fidx.append(f)
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    return Scope(np.unique(cat(ids)), cat(vids), cat(fidx))
+
+
+def attribute(conflicts: list[Conflict], side: str, records: list[Record]) -> None:
+    """Fill each conflict's authors and transactions for one side."""
+    if not conflicts or not records:
+        return
+    inst = {c.subjects["instance"]: [] for c in conflicts if "instance" in c.subjects}
+    inst_arr = np.fromiter(inst, np.int64, len(inst))
+    frame = {c.subjects["frame"]: [] for c in conflicts if "frame" in c.subjects}
+    other: dict[tuple[str, int], list] = {}
+    for c in conflicts:
+        for k in ("video", "node", "skeleton", "track", "provenance"):
+            if k in c.subjects:
+                other.setdefault((k, c.subjects[k]), [])
+    for rec in records:
+        e = rec.event
+        who = (rec.author, rec.tx)
+        if inst:
+            ids, v, f = mentions(e)
+            if len(ids):
+                for i in ids[np.isin(ids, inst_arr)].tolist():
+                    inst[i].append(who)
+            if frame and len(v):
+                for key in set(zip(v.tolist(), f.tolist(), strict=True)) & frame.keys():
+                    frame[key].append(who)
+        elif frame:
+            _, v, f = mentions(e)
+            for key in set(zip(v.tolist(), f.tolist(), strict=True)) & frame.keys():
+                frame[key].append(who)
+        if other:
+            for key in _def_mentions(e):
+                if key in other:
+                    other[key].append(who)
+    for c in conflicts:
+        hits: list = []
+        if "instance" in c.subjects:
+            hits += inst[c.subjects["instance"]]
+        if "frame" in c.subjects:
+            hits += frame[c.subjects["frame"]]
+        for k in ("video", "node", "skeleton", "track", "provenance"):
+            if k in c.subjects:
+                hits += other[(k, c.subjects[k])]
+        authors = sorted({a for a, _ in hits})
+        txs = sorted({t for _, t in hits})
+        setattr(c, f"{side}_authors", authors)
+        setattr(c, f"{side}_tx", txs)
+
+
+def _def_mentions(e: ev.Event) -> list[tuple[str, object]]:
+    if isinstance(e, ev.VideoAdded | ev.VideoRemoved):
+        return [("video", e.video.id)]
+    if isinstance(e, ev.VideoChanged):
+        return [("video", e.after.id)]
+    if isinstance(e, ev.NodeAdded | ev.NodeRemoved):
+        return [("node", e.node), ("skeleton", e.skeleton_before.id)]
+    if isinstance(e, ev.SkeletonChanged):
+        before = {n.id: n.name for n in e.before.nodes}
+        return [("skeleton", e.after.id)] + [("node", n.id) for n in e.after.nodes
+                                             if before.get(n.id) != n.name]
+    if isinstance(e, ev.SkeletonAdded | ev.SkeletonRemoved):
+        return [("skeleton", e.skeleton.id)]
+    if isinstance(e, ev.TrackAdded | ev.TrackRemoved):
+        return [("track", e.track.id)]
+    if isinstance(e, ev.TrackChanged):
+        return [("track", e.after.id)]
+    if isinstance(e, ev.ProvenanceSet):
+        return [("provenance", k) for k in set(e.before) | set(e.after)
+                if e.before.get(k) != e.after.get(k)]
+    if isinstance(e, ev.PointSet):
+        return [("node", e.node)]
+    return []

@@ -1,0 +1,156 @@
+"""`MergeResult`: a merge before it is committed — conflicts, choices, commit.
+
+Nothing touches ours until `commit`: the plan is laid out as events against
+ours' current state (`ledger.diffing.patch.events_for`) and committed as one
+transaction of kind ``merge`` whose envelope records both heads' hashes and
+every resolution with its author. Undoing that transaction returns ours exactly.
+
+Example::
+
+    result = merge(ours, theirs)
+    for c in result.conflicts:
+        result.resolve(c, "theirs")
+    result.commit("merge the afternoon session")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ledger import events as ev
+from ledger.diffing.patch import Patch, events_for
+from ledger.errors import LedgerError
+from ledger.merging.conflict import Conflict, plain
+from ledger.merging.plan import Plan
+from ledger.record import MERGE
+
+if TYPE_CHECKING:
+    from ledger.labels import Labels
+
+CHOICES = ("ours", "theirs", "both")
+
+
+class MergeConflictError(LedgerError):
+    """A merge was committed while conflicts were unresolved."""
+
+
+class MergeResult:
+    """Conflicts as data plus the plan for everything that merged cleanly."""
+
+    def __init__(self, ours: Labels, plan: Plan, conflicts: list[Conflict], *,
+                 dry_run: bool, info: dict[str, Any]) -> None:
+        self.ours = ours
+        self._plan = plan
+        self.conflicts = conflicts
+        self.dry_run = dry_run
+        self.info = info
+        self._choices: dict[int, tuple[Any, str]] = {}
+        self._head_at_start = ours._ledger.head
+        self.committed_tx: int | None = None
+
+    # ----------------------------------------------------------------- choosing
+
+    @property
+    def unresolved(self) -> list[Conflict]:
+        return [c for c in self.conflicts if id(c) not in self._choices]
+
+    @property
+    def resolutions(self) -> dict[int, Any]:
+        return {k: v for k, (v, _) in self._choices.items()}
+
+    def resolve(self, conflict: Conflict | list[Conflict] | None, choice: Any,
+                author: str | None = None) -> None:
+        """Choose ``"ours"``, ``"theirs"``, ``"both"`` (frame conflicts) or a value
+        (points: ``(x, y)`` or ``(x, y, visible, complete, score)``; tracks: a
+        `Track` or track id; instance attributes: ``(from_predicted, score,
+        tracking_score)``). ``conflict=None`` resolves every unresolved one."""
+        targets = self.unresolved if conflict is None else (
+            conflict if isinstance(conflict, list) else [conflict])
+        for c in targets:
+            if not any(c is x for x in self.conflicts):
+                raise LedgerError("that conflict is not part of this merge")
+            if isinstance(choice, str):
+                if choice not in c.choices:
+                    raise LedgerError(f"{c.kind} conflicts take {c.choices}, not {choice!r}")
+            elif c.value_applier is None:
+                raise LedgerError(f"{c.kind} conflicts take {c.choices}, not a value")
+            self._choices[id(c)] = (choice, author or self.ours._ledger.author)
+
+    def resolve_all(self, choice: str, author: str | None = None) -> None:
+        """Resolve every unresolved conflict the same way (``"both"`` falls back
+        to ``"theirs"`` where it does not apply)."""
+        for c in self.unresolved:
+            self.resolve(c, choice if choice in c.choices else "theirs", author)
+
+    # ----------------------------------------------------------------- output
+
+    def patch(self) -> Patch:
+        """The plan with the resolutions applied (unresolved conflicts keep ours)."""
+        plan = self._plan.copy()
+        for c in self.conflicts:
+            choice, _ = self._choices.get(id(c), ("ours", ""))
+            if isinstance(choice, str):
+                c.appliers[choice](plan, None)
+            else:
+                c.value_applier(plan, choice)  # type: ignore[misc]
+        return plan.finish()
+
+    @property
+    def events(self) -> list[ev.Event]:
+        """The events a commit would apply to ours."""
+        return events_for(self.ours._state, self.patch())
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.conflicts and not self.events
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for c in self.conflicts:
+            counts[c.kind] = counts.get(c.kind, 0) + 1
+        kinds: dict[str, int] = {}
+        for e in self.events:
+            kinds[type(e).__name__] = kinds.get(type(e).__name__, 0) + 1
+        return {"mode": self.info.get("mode"), "fork_seq": self.info.get("fork_seq"),
+                "conflicts": len(self.conflicts), "unresolved": len(self.unresolved),
+                "conflict_kinds": counts, "events": kinds}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary(), "info": plain(self.info),
+                "conflicts": [c.to_dict() for c in self.conflicts]}
+
+    # ----------------------------------------------------------------- commit
+
+    def commit(self, message: str = "merge", author: str | None = None) -> int:
+        """Apply the merge to ours as one ``merge`` transaction; return its tx id
+        (0 when there was nothing to change)."""
+        if self.dry_run:
+            raise LedgerError("a dry-run merge cannot be committed")
+        if self.committed_tx is not None:
+            raise LedgerError("this merge is already committed")
+        if self.unresolved:
+            raise MergeConflictError(f"{len(self.unresolved)} conflict(s) unresolved")
+        led = self.ours._ledger
+        if led.head != self._head_at_start:
+            raise LedgerError("ours changed since the merge was computed; merge again")
+        events = self.events
+        meta = {"merge": {
+            **{k: v for k, v in self.info.items() if k in (
+                "mode", "fork_seq", "ours_head", "theirs_head", "theirs_seq")},
+            "resolutions": [
+                {**{k: v for k, v in c.to_dict().items() if k in (
+                    "kind", "video", "frame_idx", "instance", "node")},
+                 "choice": plain(self._choices[id(c)][0]),
+                 "author": self._choices[id(c)][1]}
+                for c in self.conflicts],
+        }}
+        if not events:
+            self.committed_tx = 0
+            return 0
+        tx = led.commit_events(events, message, tx_kind=MERGE, meta=meta, author=author)
+        self.committed_tx = tx
+        return tx
+
+    def __repr__(self) -> str:
+        return (f"MergeResult(mode={self.info.get('mode')!r}, conflicts={len(self.conflicts)}, "
+                f"unresolved={len(self.unresolved)})")
