@@ -7,7 +7,6 @@ Loading a file makes a ledger whose history starts with one import transaction
 from __future__ import annotations
 
 import json
-
 import os
 import warnings
 from collections.abc import Callable, Iterable
@@ -39,29 +38,29 @@ def _suffix_kind(path: str) -> str | None:
 
 
 def make_video_callback(search_paths: Iterable[Any] | None = None) -> Callable[[list[dict]], bool]:
-    """A callback that repoints missing videos: each video dict's filename is
-    looked up by basename in the search paths (a file path counts as its folder);
-    with exactly one search path per video and matching extensions, the search
-    paths replace the missing entries in order. Returns False ("do not abort")."""
+    """A callback that repoints moved videos, as SLEAP's does: once any video is
+    missing, every video's basename is looked up in the search paths (a file path
+    counts as its folder) and each hit replaces the filename; then, with exactly one
+    search path per video and matching extensions, the search paths replace the
+    entries still missing, in order. Returns False ("do not abort")."""
     from ledger.io.video_backends import find_video_path
 
     paths = [os.fspath(p) for p in (search_paths or [])]
 
+    def filename(item: dict) -> str:
+        return str(item.setdefault("backend", {}).get("filename", ""))
+
     def callback(video_dicts: list[dict]) -> bool:
+        if not any(not os.path.exists(filename(d)) for d in video_dicts):
+            return False
         for item in video_dicts:
-            backend = item.setdefault("backend", {})
-            filename = str(backend.get("filename", ""))
-            if not filename or os.path.exists(filename):
-                continue
-            found = find_video_path(filename, paths)
+            found = find_video_path(filename(item), paths) if filename(item) else None
             if found is not None:
-                backend["filename"] = found
-        missing = [i for i, item in enumerate(video_dicts)
-                   if not os.path.exists(str(item["backend"].get("filename", "")))]
+                item["backend"]["filename"] = found
+        missing = [i for i, d in enumerate(video_dicts) if not os.path.exists(filename(d))]
         if missing and len(paths) == len(video_dicts):
-            same_ext = all(os.path.splitext(p)[1].lower() == os.path.splitext(
-                str(d["backend"].get("filename", "")))[1].lower()
-                for p, d in zip(paths, video_dicts, strict=True))
+            same_ext = all(os.path.splitext(p)[1].lower() == os.path.splitext(filename(d))[1]
+                           .lower() for p, d in zip(paths, video_dicts, strict=True))
             if same_ext:
                 for i in missing:
                     video_dicts[i]["backend"]["filename"] = paths[i]
@@ -124,7 +123,10 @@ class FilesMixin:
             kind = _suffix_kind(path)
         if kind is None:
             raise FormatError(path, "no file format adaptor could write this file")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise FormatError(path, f"cannot write: cannot create its folder ({exc})") from exc
         labels._write(path, kind, **kwargs)
 
     def save(self: Labels, filename: str | os.PathLike[str], with_images: bool = False,

@@ -131,7 +131,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.videos[video] in self.labels:
             self.labels.remove_video(self.videos[video])
 
-    @rule(video=st.integers(0, 1), frame_idx=st.integers(0, 12), group=st.none() | st.integers(0, 2))
+    @rule(video=st.integers(0, 1), frame_idx=st.integers(0, 12),
+          group=st.none() | st.integers(0, 2))
     def add_suggestion(self, video: int, frame_idx: int, group: int | None) -> None:
         self.labels.add_suggestion(self.videos[video], frame_idx, group)
 

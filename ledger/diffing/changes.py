@@ -184,6 +184,12 @@ def _compare_points(a: State, b: State, common: np.ndarray, ra: np.ndarray, rb: 
     for sk in np.unique(skel).tolist():
         sel = np.flatnonzero(skel == sk)
         nodes_b = g.node_ids(b, sk)
+        if sk in a.skeletons and g.node_ids(a, sk) == nodes_b:
+            # same layout: compare columns in place, gather only what differs
+            mask = g.differing_points(a, ra[sel], b, rb[sel], len(nodes_b))
+            sel = sel[mask.any(axis=1)]
+            if len(sel) == 0:
+                continue
         pa = g.points_by_node(a, ra[sel], sk, nodes_b) if sk in a.skeletons else \
             np.broadcast_to(g.MISSING_POINT, (len(sel), len(nodes_b), 5))
         pb = g.points_block(b, rb[sel], len(nodes_b))

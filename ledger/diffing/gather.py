@@ -68,6 +68,30 @@ def points_block(state: State, rows: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def point_columns(state: State, rows: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Each point column as an (n, k) array for instances at ``rows`` (a view, no
+    copy, when their points are contiguous, as after a bulk import)."""
+    starts = state.instances.cols.cols["pt_start"][rows]
+    p = state.instances.points.cols
+    if len(rows) and np.all(np.diff(starts) == k):
+        a = int(starts[0])
+        sl = slice(a, a + len(rows) * k)
+        return {name: col[sl].reshape(len(rows), k) for name, col in p.items()}
+    idx = starts[:, None] + np.arange(k)[None, :]
+    return {name: col[idx] for name, col in p.items()}
+
+
+def differing_points(a: State, ra: np.ndarray, b: State, rb: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) mask of points that differ, for instances with the same layout."""
+    ca, cb = point_columns(a, ra, k), point_columns(b, rb, k)
+    out = np.zeros((len(ra), k), dtype=bool)
+    for name in ("x", "y", "score"):
+        out |= ~same_values(ca[name], cb[name])
+    for name in ("visible", "complete"):
+        out |= ca[name] != cb[name]
+    return out
+
+
 def points_by_node(state: State, rows: np.ndarray, skeleton: int,
                    nodes: tuple[int, ...]) -> np.ndarray:
     """(n, len(nodes), 5) points laid out in the order of ``nodes`` (node ids);

@@ -34,7 +34,7 @@ from ledger.errors import FormatError
 from ledger.io import sleap_meta as meta_io
 from ledger.io.jsonfmt import loads
 from ledger.io.project_data import PREDICTED, USER, ProjectData, VideoData
-from ledger.io.slp_write import write_slp
+from ledger.io.slp_write import ranges_to_index, write_slp
 
 __all__ = ["read_slp", "write_slp"]
 
@@ -139,10 +139,13 @@ class _Reader:
             raise self.fail(f"missing dataset '{name}'")
         if not isinstance(obj, h5py.Dataset):
             raise self.fail(f"'{name}' is not a dataset")
+        self._check_size(obj, name)
+        return obj[()]
+
+    def _check_size(self, obj: h5py.Dataset, name: str) -> None:
         nbytes = int(np.prod(obj.shape, dtype=np.float64) * obj.dtype.itemsize) if obj.shape else 0
         if nbytes > _SUSPICIOUS_BYTES and nbytes > 64 * max(1, obj.id.get_storage_size()):
             raise self.fail(f"dataset '{name}' claims {nbytes} bytes but stores far less")
-        return obj[()]
 
     def _json_rows(self, name: str) -> list[Any]:
         arr = self._dataset(name)
@@ -291,12 +294,19 @@ class _Reader:
         frames = self._columns("frames")
         inst = self._columns("instances")
         pts = self._columns("points")
-        pred = self._columns("pred_points")
+        pred_ds = self.f.get("pred_points")
+        # A file with both kinds has its predicted points streamed into place in
+        # chunks, so the full table and the merged pool never coexist in memory.
+        stream = (len(pts["x"]) > 0 and isinstance(pred_ds, h5py.Dataset)
+                  and pred_ds.ndim == 1 and pred_ds.dtype.names is not None
+                  and all(f in pred_ds.dtype.names for f in _FIELDS["pred_points"]))
+        pred = None if stream else self._columns("pred_points")
         i64 = np.int64
 
         n_frames = len(frames["video"])
         n_inst = len(inst["instance_type"])
-        n_user_pts, n_pred_pts = len(pts["x"]), len(pred["x"])
+        n_user_pts = len(pts["x"])
+        n_pred_pts = int(pred_ds.shape[0]) if stream else len(pred["x"])
         f_video = frames["video"].astype(i64)
         f_idx = frames["frame_idx"].astype(i64)
         f_start = frames["instance_id_start"].astype(i64)
@@ -381,12 +391,10 @@ class _Reader:
             pscore = pred["score"].astype(np.float64, copy=False)
             pt_start = p_start
         else:
-            x = np.concatenate([ux, pred["x"]]).astype(np.float64, copy=False)
-            y = np.concatenate([uy, pred["y"]]).astype(np.float64, copy=False)
-            vis = np.concatenate([u_vis, _as_bool(pred["visible"])])
-            com = np.concatenate([u_com, _as_bool(pred["complete"])])
-            pscore = np.concatenate([np.zeros(n_user_pts), pred["score"]]).astype(np.float64)
-            pt_start = p_start + np.where(is_user, 0, n_user_pts)
+            if pred is None:
+                pred = _PredStream(pred_ds, self._check_size)
+            x, y, vis, com, pscore, pt_start = _interleave(
+                kind, n_nodes[skel], p_start, p_end, (ux, uy, u_vis, u_com), pred)
 
         data.frame_video, data.frame_idx = f_video, f_idx
         data.frame_inst_start, data.frame_inst_end = f_start, f_end
@@ -406,6 +414,97 @@ class _Reader:
         keys = sorted(k for k, v in meta.items() if k not in _META_KEYS and v not in ([], {}, None))
         if keys:
             self.warnings.append("ignored metadata keys: " + ", ".join(keys))
+
+
+class _PredStream:
+    """The ``pred_points`` dataset, read in chunks instead of all at once."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, ds: h5py.Dataset, check: Any) -> None:
+        check(ds, "pred_points")
+        self.ds = ds
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        block = self.ds[()]
+        return _pred_fields(block)
+
+    def copy_runs(self, runs: list[tuple[int, int, int]], out: list[np.ndarray]) -> None:
+        """Copy source rows ``[a, b)`` of each run to ``out`` starting at ``d``."""
+        runs = sorted(runs)
+        k = 0
+        n = int(self.ds.shape[0])
+        for c0 in range(0, n, self.CHUNK):
+            c1 = min(c0 + self.CHUNK, n)
+            while k < len(runs) and runs[k][1] <= c0:
+                k += 1
+            j = k
+            if j >= len(runs) or runs[j][0] >= c1:
+                continue
+            fields = _pred_fields(self.ds[c0:c1])
+            while j < len(runs) and runs[j][0] < c1:
+                a, b, d = runs[j]
+                lo, hi = max(a, c0), min(b, c1)
+                if lo < hi:
+                    for target, column in zip(out, fields, strict=True):
+                        target[d + lo - a:d + hi - a] = column[lo - c0:hi - c0]
+                j += 1
+
+
+def _pred_fields(block: np.ndarray) -> tuple[np.ndarray, ...]:
+    return (block["x"], block["y"], _as_bool(block["visible"]), _as_bool(block["complete"]),
+            block["score"])
+
+
+def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
+                p_end: np.ndarray, user: tuple[np.ndarray, ...],
+                pred: dict[str, np.ndarray] | _PredStream) -> tuple[np.ndarray, ...]:
+    """One point pool in instance order from the two per-kind tables.
+
+    Keeping points in instance order lets the ledger take them as they are. Files
+    keep each kind contiguous, so a run of same-kind instances is one slice copy;
+    files with very many runs (kinds alternating) fall back to an index gather.
+    """
+    n_inst = len(kind)
+    dest = np.zeros(n_inst, np.int64)
+    if n_inst > 1:
+        np.cumsum(n_nodes[:-1], out=dest[1:])
+    total = int(n_nodes.sum())
+    out = [np.empty(total, np.float64), np.empty(total, np.float64), np.empty(total, np.bool_),
+           np.empty(total, np.bool_), np.zeros(total, np.float64)]
+    cuts = np.flatnonzero(kind[1:] != kind[:-1]) + 1
+    starts = np.concatenate([[0], cuts]).astype(np.int64)
+    ends = np.concatenate([cuts, [n_inst]]).astype(np.int64)
+    contiguous = bool(np.all((kind[1:] != kind[:-1]) | (p_start[1:] == p_end[:-1])))
+    if contiguous and len(starts) <= 20_000:
+        pred_runs = []
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            src = (int(p_start[a]), int(p_end[b - 1]))
+            if kind[a] == USER:
+                dst = slice(int(dest[a]), int(dest[a]) + src[1] - src[0])
+                for target, column in zip(out, user, strict=False):
+                    target[dst] = column[src[0]:src[1]]
+            else:
+                pred_runs.append((src[0], src[1], int(dest[a])))
+        if isinstance(pred, _PredStream):
+            pred.copy_runs(pred_runs, out)
+        else:
+            cols = (pred["x"], pred["y"], _as_bool(pred["visible"]),
+                    _as_bool(pred["complete"]), pred["score"])
+            for a, b, d in pred_runs:
+                for target, column in zip(out, cols, strict=True):
+                    target[d:d + b - a] = column[a:b]
+        return (*out, dest)
+    pred_cols = pred.columns() if isinstance(pred, _PredStream) else (
+        pred["x"], pred["y"], _as_bool(pred["visible"]), _as_bool(pred["complete"]),
+        pred["score"])
+    for which, cols in ((USER, user), (PREDICTED, pred_cols)):
+        sel = kind == which
+        dst = ranges_to_index(dest[sel], n_nodes[sel])
+        src = ranges_to_index(p_start[sel], n_nodes[sel])
+        for target, column in zip(out, cols, strict=False):
+            target[dst] = column[src]
+    return (*out, dest)
 
 
 def _as_bool(col: np.ndarray) -> np.ndarray:

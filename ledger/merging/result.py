@@ -144,9 +144,14 @@ class MergeResult:
                  "author": self._choices[id(c)][1]}
                 for c in self.conflicts],
         }}
-        if not events:
+        if not events and not self.conflicts:
             self.committed_tx = 0
             return 0
+        if not events:
+            # every conflict kept ours: record the merge anyway (a no-op event), so
+            # the next merge of this theirs starts from its head and asks nothing again
+            same = dict(led.state.provenance)
+            events = [ev.ProvenanceSet(same, dict(same))]
         tx = led.commit_events(events, message, tx_kind=MERGE, meta=meta, author=author)
         self.committed_tx = tx
         return tx

@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import weakref
-
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 

@@ -23,4 +23,5 @@ class SuggestionFrame:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"SuggestionFrame(video={self.video!r}, frame_idx={self.frame_idx}, group={self.group})"
+        return (f"SuggestionFrame(video={self.video!r}, frame_idx={self.frame_idx}, "
+                f"group={self.group})")

@@ -12,9 +12,8 @@ Example::
 
 from __future__ import annotations
 
-import weakref
-
 import copy
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

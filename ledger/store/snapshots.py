@@ -83,18 +83,21 @@ def write_snapshot(conn: sqlite3.Connection, seq: int, head_hash: str, blob: byt
          for part, at in enumerate(range(0, len(view), chunk_size))))
 
 
-def read_latest_snapshot(conn: sqlite3.Connection,
-                         hash_at: Callable[[int], str | None]) -> Snapshot | None:
+def read_latest_snapshot(conn: sqlite3.Connection, hash_at: Callable[[int], str | None],
+                         on_skip: Callable[[int, str], None] | None = None) -> Snapshot | None:
     """The newest snapshot whose chain hash and checksum both hold, else None.
 
     ``hash_at(seq)`` returns the event chain's stored hash at ``seq`` (None when
-    there is no such event).
+    there is no such event); ``on_skip(seq, why)`` hears about each snapshot passed
+    over, so the caller can say that opening will be slower than usual.
     """
     rows = conn.execute(
         "SELECT seq, head_hash, size, crc32, body FROM snapshots ORDER BY seq DESC"
     ).fetchall()  # fetchall: no statement stays open
     for seq, head_hash, size, crc, body in rows:
         if hash_at(seq) != head_hash:
+            if on_skip is not None:
+                on_skip(seq, "it was built from a different history")
             continue
         if body is None:
             parts = conn.execute(
@@ -103,6 +106,8 @@ def read_latest_snapshot(conn: sqlite3.Connection,
         blob = bytes(body)
         if len(blob) == size and zlib.crc32(blob) == crc:
             return seq, head_hash, blob
+        if on_skip is not None:
+            on_skip(seq, "it is damaged")
     return None
 
 

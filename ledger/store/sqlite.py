@@ -7,12 +7,13 @@ Python. The layout::
     meta(key, value)            format = "ledger-events", version = 1,
                                 head_seq / head_hash (the chain's end, see verify)
     events(seq INTEGER PRIMARY KEY, tx, author, time, message, tool_version,
-           tx_kind, ref, kind, hash, body)
+           tx_kind, ref, tx_meta, kind, hash, body)
     chunks(seq, part, data)     bodies over ``chunk_size`` (SQLite caps a value at 1 GB)
     tags(name, seq, created)    named positions; outside the hash chain
     snapshots, snapshot_chunks  cached projections (`ledger.store.snapshots`)
 
-``body`` is `ledger.codec.encode_event`. The hash of a record is
+``body`` is `ledger.codec.encode_event`, ``tx_meta`` the msgpack of the record's
+transaction metadata (NULL when empty). The hash of a record is
 ``sha256(parent || content)`` where ``content`` is `Record.content()`: the msgpack
 array of the envelope fields followed by the event. msgpack concatenates array
 items, so the store builds ``content`` from the envelope and the stored body
@@ -43,18 +44,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sqlite3
 import stat
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from time import monotonic, sleep
 from types import TracebackType
 from typing import Any, Literal
 
-from ledger.codec import decode_event, encode, encode_event
+import msgspec
+
+from ledger.codec import decode_any, decode_event, encode, encode_event
 from ledger.errors import (
     ConcurrencyError,
     IntegrityError,
@@ -63,7 +69,7 @@ from ledger.errors import (
     StoreError,
     ValidationError,
 )
-from ledger.events import kind_of
+from ledger.events import TrackAdded, TrackDef, kind_of
 from ledger.record import GENESIS, Record
 from ledger.store.snapshots import (
     Snapshot,
@@ -83,45 +89,58 @@ _MAGIC = b"SQLite format 3\x00"
 _READ_BATCH_ROWS = 512
 _READ_BATCH_BYTES = 64 * 1024 * 1024
 _MIN_SEQ = -(2 ** 63)
-_COLUMNS = "seq, tx, author, time, message, tool_version, tx_kind, ref, kind, hash, body"
+_COLUMNS = ("seq, tx, author, time, message, tool_version, tx_kind, ref, tx_meta, kind, hash, "
+            "body")
 
 _SCHEMA = (
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value NOT NULL)",
-    """CREATE TABLE events(
-        seq INTEGER PRIMARY KEY,
-        tx INTEGER NOT NULL,
-        author TEXT NOT NULL,
-        time TEXT NOT NULL,
-        message TEXT NOT NULL,
-        tool_version TEXT NOT NULL,
-        tx_kind TEXT NOT NULL,
-        ref INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        body BLOB)""",
-    """CREATE TABLE chunks(
-        seq INTEGER NOT NULL,
-        part INTEGER NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (seq, part))""",
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, tx INTEGER NOT NULL, author TEXT NOT NULL,"
+    " time TEXT NOT NULL, message TEXT NOT NULL, tool_version TEXT NOT NULL,"
+    " tx_kind TEXT NOT NULL, ref INTEGER NOT NULL, tx_meta BLOB, kind TEXT NOT NULL,"
+    " hash TEXT NOT NULL, body BLOB)",  # tx_meta NULL: {}; body NULL: stored in chunks
+    "CREATE TABLE chunks(seq INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY (seq, part))",
     "CREATE TABLE tags(name TEXT PRIMARY KEY, seq INTEGER NOT NULL, created TEXT NOT NULL)",
 )
 
 Synchronous = Literal["FULL", "NORMAL", "EXTRA"]
 
 
-def content_prefix(seq: int, tx: int, author: str, time: str, message: str,
-                   tool_version: str, tx_kind: str, ref: int) -> bytes:
-    """The bytes of `Record.content()` that come before the encoded event.
+def content_prefix(rec: Record) -> bytes:
+    """The bytes of ``rec.content()`` that come before the encoded event.
 
-    ``Record.content()`` encodes a 9-item array; encoding the 8 envelope fields
-    gives the same items behind an 8-item header, so swapping the header byte
-    yields the prefix, and ``prefix + encode_event(event) == record.content()``.
+    ``Record.content()`` is a msgpack array whose last item is the event, and
+    msgpack writes array items one after another; so the content of the same
+    envelope with ``event=None`` ends in the single byte of ``nil``, and dropping
+    it leaves the prefix: ``content_prefix(rec) + encode_event(rec.event) ==
+    rec.content()``. The store hashes and verifies from stored body bytes this
+    way, never encoding an event twice or decoding one just to hash it.
     """
-    head = encode((seq, tx, author, time, message, tool_version, tx_kind, ref))
-    if head[0] != 0x98:  # fixarray of 8: always, for a tuple of 8
-        raise AssertionError("unexpected msgpack array header")
-    return b"\x99" + head[1:]
+    content = msgspec.structs.replace(rec, event=None).content()
+    if content[-1:] != b"\xc0":
+        raise AssertionError("Record.content() no longer ends with the event")
+    return content[:-1]
+
+
+def _check_content_layout() -> None:
+    """Fail at import, not in a file, if `Record.content()` changes shape (a wrong
+    prefix would write hashes that `verify` later reports as tampering)."""
+    rec = Record(seq=1, tx=1, author="a", time="t", message="m", tool_version="v",
+                 tx_kind="do", ref=0, event=TrackAdded(TrackDef(1, "t", 0), 0),
+                 meta={"k": [1]})
+    if content_prefix(rec) + encode_event(rec.event) != rec.content():
+        raise ImportError("ledger.store.sqlite: Record.content() is not envelope + event")
+
+
+_check_content_layout()
+
+
+def _meta_blob(meta: dict[str, Any]) -> bytes | None:
+    return encode(meta) if meta else None
+
+
+def _meta_of(blob: bytes | None) -> dict[str, Any]:
+    return decode_any(blob) if blob is not None else {}
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -145,7 +164,7 @@ def _link(parent: bytes, prefix: bytes, body: bytes | memoryview) -> bytes:
 
 def _head_of(conn: sqlite3.Connection) -> tuple[int, str]:
     """(seq, hash) of the last record: one step down the primary key, no scan."""
-    rows = _fetch(conn, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+    rows = _fetch(conn, "SELECT seq, hash FROM events WHERE seq = (SELECT max(seq) FROM events)")
     return (int(rows[0][0]), str(rows[0][1])) if rows else (0, "")
 
 
@@ -169,7 +188,9 @@ def _check_header(path: Path, size: int) -> None:
     """Reject files that are not SQLite or are visibly cut short, from bytes alone."""
     with open(path, "rb") as fh:
         header = fh.read(100)
-    if not header.startswith(_MAGIC[:len(header)]) or not header:
+    if not header:
+        raise _fail(path, "is empty, not a ledger file")
+    if not header.startswith(_MAGIC[:len(header)]):
         raise _fail(path, "not a ledger file (not an SQLite database)")
     if len(header) < 100:
         raise _fail(path, f"truncated ({size} bytes, shorter than an SQLite header)")
@@ -255,13 +276,12 @@ def _initialise(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _fsync_dir(directory: Path) -> None:
-    with suppress(OSError):  # not every platform lets a directory be opened
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def create_ledger_file(path: Path) -> None:
@@ -279,11 +299,7 @@ def create_ledger_file(path: Path) -> None:
             _initialise(conn)
         finally:
             conn.close()  # checkpoints and removes the temporary WAL
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(tmp)
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -292,7 +308,8 @@ def create_ledger_file(path: Path) -> None:
             if path.exists():
                 return
             os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        with suppress(OSError):  # not every platform lets a directory be opened
+            _fsync(path.parent)
     except (OSError, sqlite3.Error) as exc:
         raise _fail(path, f"cannot create the ledger file ({exc})") from None
     finally:
@@ -324,6 +341,7 @@ class SqliteStore:
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ValidationError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous}")
         self.chunk_size = chunk_size
+        self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         if not self.path.exists():
@@ -397,7 +415,7 @@ class SqliteStore:
                     if row is None:
                         break
                     rows.append(row)
-                    size += len(row[10] or b"")
+                    size += len(row[-1] or b"")
             finally:
                 cur.close()
         return rows
@@ -417,7 +435,7 @@ class SqliteStore:
             if not rows:
                 return
             for row in rows:
-                yield row[:10] + (self._guard("reading", self._body, row[0], row[10]),)
+                yield row[:-1] + (self._guard("reading", self._body, row[0], row[-1]),)
             lo = rows[-1][0] + 1
 
     def read(self, start: int = 1, stop: int | None = None) -> Iterator[Record]:
@@ -426,15 +444,17 @@ class SqliteStore:
         appended meanwhile by another process are left for the next read)."""
         if stop is None:
             stop = self.head()
-        for seq, tx, author, time, message, tool, tx_kind, ref, _kind, hsh, body in \
+        for seq, tx, author, time, message, tool, tx_kind, ref, meta, _kind, hsh, body in \
                 self._rows(max(start, 1), stop):
             try:
                 event = decode_event(body)
+                tx_meta = _meta_of(meta)
             except Exception as exc:  # noqa: BLE001 - any decode failure is damage
                 raise IntegrityError(f"{self.path}: record {seq} does not decode ({exc})",
                                      seq=seq) from None
             yield Record(seq=seq, tx=tx, author=author, time=time, message=message,
-                         tool_version=tool, tx_kind=tx_kind, ref=ref, event=event, hash=hsh)
+                         tool_version=tool, tx_kind=tx_kind, ref=ref, event=event, hash=hsh,
+                         meta=tx_meta)
 
     # ------------------------------------------------------------- writing
 
@@ -455,18 +475,42 @@ class SqliteStore:
             if rec.seq != expected_head + i + 1:
                 raise ValidationError(f"record {i} has seq {rec.seq}, "
                                       f"expected {expected_head + i + 1}")
-            prepared.append((content_prefix(rec.seq, rec.tx, rec.author, rec.time,
-                                            rec.message, rec.tool_version, rec.tx_kind,
-                                            rec.ref), encode_event(rec.event)))
+            prepared.append((content_prefix(rec), encode_event(rec.event)))
         with self._lock:
             hashes = self._guard("appending", self._append, records, prepared, expected_head)
         for rec, digest in zip(records, hashes, strict=True):
             rec.hash = digest
 
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """Take the write lock, polling every fraction of a millisecond.
+
+        SQLite's own busy handler backs off to 100 ms sleeps, so a writer that
+        commits in a tight loop starves the others; short randomised polls share
+        the lock fairly and keep waits near one commit's length.
+        """
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = monotonic() + self.busy_timeout
+            attempt = 0
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if getattr(exc, "sqlite_errorcode", 5) & 0xFF != 5:  # SQLITE_BUSY
+                        raise
+                    if monotonic() > deadline:
+                        raise _fail(self.path, "another process has held the write lock for "
+                                               f"more than {self.busy_timeout:g} s") from None
+                attempt += 1
+                sleep(random.uniform(0.0, 0.0002 * min(attempt, 10)))
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+
     def _append(self, records: list[Record], prepared: list[tuple[bytes, bytes]],
                 expected_head: int) -> list[str]:
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin_immediate(conn)
         try:
             head_seq, head_hash = _head_of(conn)
             if head_seq != expected_head:
@@ -484,8 +528,8 @@ class SqliteStore:
                                          "continue this chain", seq=rec.seq)
                 small = len(body) <= self.chunk_size
                 rows.append((rec.seq, rec.tx, rec.author, rec.time, rec.message,
-                             rec.tool_version, rec.tx_kind, rec.ref, kind_of(rec.event),
-                             hex_digest, body if small else None))
+                             rec.tool_version, rec.tx_kind, rec.ref, _meta_blob(rec.meta),
+                             kind_of(rec.event), hex_digest, body if small else None))
                 if not small:
                     view = memoryview(body)
                     chunks.extend((rec.seq, part, view[at:at + self.chunk_size])
@@ -494,7 +538,7 @@ class SqliteStore:
                 hashes.append(hex_digest)
                 parent = digest
             conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             if chunks:
                 conn.executemany("INSERT INTO chunks VALUES (?, ?, ?)", chunks)
             if records:
@@ -542,14 +586,16 @@ class SqliteStore:
         parent = GENESIS
         expected = 1
         last_hash = ""
-        for seq, tx, author, time, message, tool, tx_kind, ref, kind, hsh, body in cur:
+        for seq, tx, author, time, message, tool, tx_kind, ref, meta, kind, hsh, body in cur:
             if seq != expected:
                 problem = "is missing" if seq > expected else f"has an invalid seq {seq}"
                 raise IntegrityError(f"{self.path}: record {expected} {problem}", seq=expected)
             body = self._body(seq, body)
             try:
-                digest = _link(parent, content_prefix(seq, tx, author, time, message, tool,
-                                                      tx_kind, ref), body)
+                envelope = Record(seq=seq, tx=tx, author=author, time=time, message=message,
+                                  tool_version=tool, tx_kind=tx_kind, ref=ref, event=None,
+                                  meta=_meta_of(meta))
+                digest = _link(parent, content_prefix(envelope), body)
             except Exception:  # noqa: BLE001 - an envelope column of a foreign type
                 raise IntegrityError(f"{self.path}: record {seq} has a damaged envelope",
                                      seq=seq) from None
@@ -636,7 +682,7 @@ class SqliteStore:
 
             def write() -> None:
                 conn = self.conn
-                conn.execute("BEGIN IMMEDIATE")
+                self._begin_immediate(conn)
                 try:
                     write_snapshot(conn, seq, head_hash, blob, self.chunk_size)
                     delete_snapshots(conn, max(keep, 1))
@@ -649,10 +695,17 @@ class SqliteStore:
             self._guard("saving a snapshot", write)
 
     def latest_snapshot(self) -> Snapshot | None:
-        """``(seq, head_hash, blob)`` of the newest usable snapshot, or None."""
+        """``(seq, head_hash, blob)`` of the newest usable snapshot, or None.
+
+        A snapshot whose hash is not the chain's at its seq, or whose bytes are
+        damaged, is skipped with a `UserWarning` (only time is lost)."""
+        def skipped(seq: int, why: str) -> None:
+            warnings.warn(f"{self.path}: ignoring the snapshot at seq {seq}: {why}",
+                          UserWarning, stacklevel=4)
+
         with self._lock:
             return self._guard("reading snapshots", read_latest_snapshot, self.conn,
-                               self.hash_at)
+                               self.hash_at, skipped)
 
     # ------------------------------------------------------------- lifetime
 

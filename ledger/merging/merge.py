@@ -1,0 +1,130 @@
+"""`merge(ours, theirs)`: three-way merge of ledgers, with a state-based fallback.
+
+With shared history the base is the state at the fork point (or at theirs' head
+of a previous merge); both sides are compared to it, limited to the instances
+and frames their events after the fork mention, and `Combiner` turns the two
+change sets into a plan and conflicts.
+
+Without shared history (two `.slp` files) theirs is first rewritten into ours'
+id space by content (`ledger.diffing.matching.translate`); the comparison from
+ours to that is then read as a two-way merge: theirs' unmatched frames,
+instances, videos, tracks, skeletons and nodes are added, matched things keep
+ours' values, and a frame where both sides have unmatched instances of the same
+kind is a ``frame`` conflict (SLEAP's rule) with the same `MergeResult` API.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ledger.diffing import gather as g
+from ledger.diffing.changes import Changes, Scope, compare
+from ledger.diffing.matching import InstanceRule, translate
+from ledger.merging.history import attribute, find_base, scope_of
+from ledger.merging.plan import Combiner
+from ledger.merging.result import MergeResult
+from ledger.state import State
+
+if TYPE_CHECKING:
+    from ledger.labels import Labels
+
+
+def merge(ours: Labels, theirs: Labels, dry_run: bool = False, *,
+          tracks: Literal["name", "id"] = "name", instances: InstanceRule = "exact",
+          tolerance: float = 0.0) -> MergeResult:
+    """Merge ``theirs`` into ``ours``; nothing changes until ``result.commit()``.
+
+    ``tracks``, ``instances`` and ``tolerance`` choose how the state-based
+    fallback matches contents (they are unused when the ledgers share history).
+    """
+    base, ro, rt = find_base(ours, theirs)
+    info = {"fork_seq": base.fork_seq, "ours_head": ro[-1].hash if ro else "",
+            "theirs_head": rt[-1].hash if rt else "", "theirs_seq": len(rt)}
+    if base.fork_seq == 0 and not base.from_theirs:
+        return _state_merge(ours, theirs, dry_run, info, tracks, instances, tolerance)
+    info["mode"] = "three-way"
+    info["base_seq"] = base.theirs_seq
+    ours_after = ro[base.fork_seq:]
+    theirs_after = rt[base.fork_seq:]
+    if base.from_theirs:
+        base_state = theirs._ledger.state_at(base.theirs_seq)
+        theirs_new = rt[base.theirs_seq:]
+    else:
+        base_state = ours._ledger.state_at(base.fork_seq)
+        theirs_new = theirs_after
+    scope = scope_of(ours_after + theirs_after)
+    d_o = compare(base_state, ours._state, scope)
+    d_t = compare(base_state, theirs._state, scope) if theirs_new else Changes()
+    plan, conflicts = Combiner(ours._state, theirs._state, d_o, d_t).run()
+    attribute(conflicts, "ours", ours_after)
+    attribute(conflicts, "theirs", theirs_new)
+    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+
+
+def _state_merge(ours: Labels, theirs: Labels, dry_run: bool, info: dict,
+                 tracks: Literal["name", "id"], instances: InstanceRule,
+                 tolerance: float) -> MergeResult:
+    info["mode"] = "state"
+    so = ours._state
+    st = translate(so, theirs._state, tracks=tracks, instances=instances,
+                   tolerance=tolerance, ids=ours._ids)
+    d_t = compare(so, st, _frames_scope(so, st))
+    d_o = Changes()
+    # ours' unmatched instances in shared frames count as "ours added" (frame rule)
+    d_o.added = d_t.removed
+    two_way(so, d_t)
+    plan, conflicts = Combiner(so, st, d_o, d_t).run()
+    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+
+
+def _frames_scope(ours: State, theirs: State) -> Scope:
+    """Theirs' instances and frames, plus ours' instances in those frames."""
+    t_ids, _ = g.live_ids(theirs)
+    tv, tf = g.live_frame_keys(theirs)
+    o_ids, o_rows = g.live_ids(ours)
+    ov, of = g.frame_keys_of_rows(ours, o_rows)
+    coder = g.KeyCoder(ours.video_order, theirs.video_order)
+    shared = np.isin(coder.pack(ov, of), coder.pack(tv, tf))
+    return Scope(np.concatenate([t_ids, o_ids[shared]]), tv, tf)
+
+
+def two_way(ours: State, d: Changes) -> None:
+    """Read ours→theirs' as "what theirs adds": keep additions, drop removals and
+    value changes of matched things (ours wins), union containers."""
+    import ledger.events as ev
+
+    d.removed = ev.InstanceBatch.empty()
+    d.frames_removed = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    for arr in ("pt_inst", "pt_node", "pt_video", "pt_frame", "tr_inst", "tr_before",
+                "tr_after", "at_inst"):
+        setattr(d, arr, np.zeros(0, np.int64))
+    for arr in ("pt_before", "pt_after"):
+        setattr(d, arr, np.zeros((0, 5)))
+    d.at_before = d.at_after = np.zeros((0, 3))
+    d.videos = {k: v for k, v in d.videos.items() if v[0] is None}
+    d.tracks = {k: v for k, v in d.tracks.items() if v[0] is None}
+    skeletons = {}
+    for sid, (b, t) in d.skeletons.items():
+        if b is None:
+            skeletons[sid] = (b, t)
+        elif t is not None:
+            have = {n.id for n in b.nodes}
+            extra = tuple(n for n in t.nodes if n.id not in have)
+            if extra:
+                skeletons[sid] = (b, ev.SkeletonDef(b.id, b.name, b.nodes + extra, b.edges,
+                                                    b.symmetries))
+    d.skeletons = skeletons
+    key = lambda s: (s.video, s.frame_idx)  # noqa: E731
+    have = {key(s) for s in ours.suggestions}
+    before = tuple(ours.suggestions)
+    d.suggestions = (before, before + tuple(s for s in d.suggestions[1] if key(s) not in have))
+    anchors = {}
+    for vid, (a, b) in d.anchors.items():
+        extra = [x for x in b if tuple(x) not in {tuple(y) for y in a}]
+        if extra:
+            anchors[vid] = (a, list(a) + extra)
+    d.anchors = anchors
+    pb, pt = d.provenance
+    d.provenance = (pb, {**pt, **pb})

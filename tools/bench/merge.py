@@ -1,0 +1,179 @@
+"""Benchmark of merge and diff (issue: merge and diff).
+
+In one run, side by side with sleap-io's ``Labels.merge``:
+- merge the second half of the M (50,000 frames × 3 instances × 20 nodes,
+  predictions, tracked) and L (300,000 × 4 × 24) files into the first half
+  (no shared history: the state-based merge); goals ≤ 0.2 s and ≤ 2 s;
+- three-way merge of two forks of M with 10,000 point edits each (goal ≤ 1 s);
+- diff of M against M with 1% of instances edited (goal ≤ 0.2 s).
+
+Usage: python tools/bench/merge.py [--sizes M,L] [--edits 10000]
+Writes its section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import machine, table, write_section  # noqa: E402
+
+from ledger import Labels  # noqa: E402
+from ledger.diffing import diff  # noqa: E402
+from ledger.io.project_data import ProjectData, SkeletonData, VideoData  # noqa: E402
+from ledger.io.slp_write import write_slp  # noqa: E402
+from ledger.merging import fork_in_memory, merge  # noqa: E402
+
+SIZES = {"M": (50_000, 3, 20), "L": (300_000, 4, 24)}
+
+
+def synthetic(n_frames: int, n_inst: int, n_nodes: int, first_frame: int, seed: int
+              ) -> ProjectData:
+    """Tracked predictions on one video, frames ``first_frame ..``."""
+    rng = np.random.default_rng(seed)
+    d = ProjectData()
+    d.videos = [VideoData(backend={"filename": "/bench/video.mp4"})]
+    d.skeletons = [SkeletonData("fly", [f"n{i}" for i in range(n_nodes)],
+                                [(i, i + 1) for i in range(n_nodes - 1)])]
+    d.tracks = [(0, f"track_{k}") for k in range(n_inst)]
+    ni = n_frames * n_inst
+    d.frame_video = np.zeros(n_frames, np.int64)
+    d.frame_idx = np.arange(first_frame, first_frame + n_frames, dtype=np.int64)
+    d.frame_inst_start = np.arange(n_frames, dtype=np.int64) * n_inst
+    d.frame_inst_end = d.frame_inst_start + n_inst
+    d.inst_frame = np.repeat(np.arange(n_frames, dtype=np.int64), n_inst)
+    d.inst_kind = np.ones(ni, np.uint8)
+    d.inst_skeleton = np.zeros(ni, np.int64)
+    d.inst_track = np.tile(np.arange(n_inst, dtype=np.int64), n_frames)
+    d.inst_from_predicted = np.full(ni, -1, np.int64)
+    d.inst_score = rng.random(ni)
+    d.inst_tracking_score = rng.random(ni)
+    d.inst_pt_start = np.arange(ni, dtype=np.int64) * n_nodes
+    npt = ni * n_nodes
+    d.point_x = rng.random(npt) * 1000
+    d.point_y = rng.random(npt) * 1000
+    d.point_visible = np.ones(npt, bool)
+    d.point_complete = np.zeros(npt, bool)
+    d.point_score = rng.random(npt)
+    return d
+
+
+def halves(size: str, folder: Path) -> tuple[Path, Path]:
+    n, k, nodes = SIZES[size]
+    a, b = folder / f"{size}_first.slp", folder / f"{size}_second.slp"
+    write_slp(synthetic(n // 2, k, nodes, 0, 1), a)
+    write_slp(synthetic(n - n // 2, k, nodes, n // 2, 2), b)
+    return a, b
+
+
+def bench_halves(size: str, folder: Path) -> list[list[object]]:
+    import sleap_io as sio
+
+    a, b = halves(size, folder)
+    sa, sb = sio.load_slp(str(a)), sio.load_slp(str(b))
+    t0 = time.perf_counter()
+    sa.merge(sb)
+    t_sio = time.perf_counter() - t0
+    la, lb = Labels.load_file(a), Labels.load_file(b)
+    t0 = time.perf_counter()
+    result = merge(la, lb)
+    t_plan = time.perf_counter() - t0
+    result.commit("merge halves")
+    t_ours = time.perf_counter() - t0
+    assert len(la) == SIZES[size][0], len(la)
+    goal = {"M": 0.2, "L": 2.0}[size]
+    return [[f"merge 2nd half of {size} into 1st ({SIZES[size][0]:,} frames)",
+             f"{t_ours:.2f} s (plan {t_plan:.2f} s)", f"{t_sio:.2f} s",
+             f"{t_sio / t_ours:.1f}×", f"≤ {goal} s"]]
+
+
+def bench_three_way(folder: Path, n_edits: int) -> list[list[object]]:
+    a, _ = halves("M", folder)
+    base = Labels.load_file(a)
+    base._ledger.records()  # hashes are computed once, when history is first shared
+    ours, theirs = fork_in_memory(base), fork_in_memory(base)
+    rng = np.random.default_rng(3)
+    for side in (ours, theirs):
+        insts = side._state.live_instance_rows()
+        ids = side._state.instances.cols.cols["id"][insts]
+        skel = side.skeleton
+        nodes = [n._id for n in skel.nodes]
+        from ledger import events as ev
+
+        picks = rng.choice(len(ids), n_edits, replace=False)
+        with side.transaction("edits"):
+            for p in picks.tolist():
+                node = nodes[int(rng.integers(len(nodes)))]
+                side._ledger.emit(ev.PointSet(int(ids[p]), node, float(rng.random()), 1.0, True,
+                                              True, 0.0, 0.0, 0.0, True, False, 0.0))
+    t0 = time.perf_counter()
+    result = merge(ours, theirs)
+    t_plan = time.perf_counter() - t0
+    result.resolve_all("ours")
+    result.commit("three-way")
+    total = time.perf_counter() - t0
+    return [[f"three-way merge, forks of M half with {n_edits:,} point edits each "
+             f"({len(result.conflicts)} conflicts)", f"{total:.2f} s (plan {t_plan:.2f} s)",
+             "n/a", "", "≤ 1 s"]]
+
+
+def bench_diff(folder: Path) -> list[list[object]]:
+    n, k, nodes = SIZES["M"]
+    path = folder / "M_full.slp"
+    write_slp(synthetic(n, k, nodes, 0, 4), path)
+    a = Labels.load_file(path)
+    b = fork_in_memory(a)
+    st = b._state
+    rows = st.live_instance_rows()
+    rng = np.random.default_rng(5)
+    picks = rng.choice(len(rows), len(rows) // 100, replace=False)
+    from ledger import events as ev
+
+    with b.transaction("edit 1%"):
+        for r in rows[picks].tolist():
+            old = st.instances.points_of(r)
+            new = old.copy()
+            new[:, :2] += 1.5
+            b._ledger.emit(ev.PointsSet(int(st.instances.cols.cols["id"][r]), new, old))
+    t0 = time.perf_counter()
+    d = diff(a, b)
+    s = d.summary()
+    t_diff = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _ = d.events
+    t_events = time.perf_counter() - t0
+    return [[f"diff M vs M with 1% of instances edited ({s['instances_changed']:,} instances, "
+             f"{s['points_changed']:,} points)", f"{t_diff:.3f} s (+{t_events:.3f} s for events)",
+             "n/a", "", "≤ 0.2 s"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="M,L")
+    parser.add_argument("--edits", type=int, default=10_000)
+    args = parser.parse_args()
+    rows: list[list[object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for size in args.sizes.split(","):
+            rows += bench_halves(size, folder)
+            print(rows[-1], flush=True)
+        rows += bench_three_way(folder, args.edits)
+        print(rows[-1], flush=True)
+        rows += bench_diff(folder)
+        print(rows[-1], flush=True)
+    body = ("## Merge and diff (`tools/bench/merge.py`)\n\n" + machine() + "\n\n"
+            + table(["what", "ledger", "sleap-io", "speed-up", "goal"], rows)
+            + "\n\nsleap-io: `load_slp` both halves (not timed), then `Labels.merge`. ledger: "
+            "`merge(first, second)` (state-based: no shared history) + `commit`.")
+    write_section("merge", body)
+
+
+if __name__ == "__main__":
+    main()
