@@ -14,6 +14,7 @@ Example::
 """
 
 from ledger.cache import LabelsDataCache
+from ledger.diffing import Diff, diff
 from ledger.durable import open
 from ledger.labels import Labels
 from ledger.model import (
@@ -28,10 +29,11 @@ from ledger.model import (
     Track,
     Video,
 )
+from ledger.merging import Conflict, MergeResult, merge
 from ledger.rangelist import RangeList
 
 __version__ = "0.1.0"
 
-__all__ = ["Instance", "LabeledFrame", "Labels", "LabelsDataCache", "Node", "Point",
-           "PredictedInstance", "PredictedPoint", "RangeList", "Skeleton", "SuggestionFrame",
-           "Track", "Video", "open"]
+__all__ = ["Conflict", "Diff", "Instance", "LabeledFrame", "Labels", "LabelsDataCache",
+           "MergeResult", "Node", "Point", "PredictedInstance", "PredictedPoint", "RangeList",
+           "Skeleton", "SuggestionFrame", "Track", "Video", "diff", "merge", "open"]

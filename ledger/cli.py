@@ -325,17 +325,14 @@ def demo(out: str | None) -> None:
     run_demo(out or tempfile.mkdtemp(prefix="ledger-demo-"), console)
 
 
-def _register_optional() -> None:
-    """Add the merge/diff commands when that module is present."""
-    import importlib.util
+def _register_merge_commands() -> None:
+    from ledger.cli_merge import diff_command, merge_command
 
-    if importlib.util.find_spec("ledger.cli_merge") is not None:
-        from ledger.cli_merge import register
-
-        register(main)
+    main.add_command(diff_command)
+    main.add_command(merge_command)
 
 
-_register_optional()
+_register_merge_commands()
 
 if __name__ == "__main__":
     main()

@@ -93,6 +93,9 @@ class EventLedger:
         return LedgerBookkeeping(self._head, self._last_tx, list(self._undo), list(self._redo))
 
     def _track(self, rec: Record) -> None:
+        if rec.hash and rec.seq == self._hashed_upto + 1:
+            # durable stores hash at write time: no need to re-read them later
+            self._hashed_upto, self._last_hash = rec.seq, rec.hash
         first, _ = self._tx_ranges.get(rec.tx, (rec.seq, rec.seq))
         new_tx = rec.tx not in self._tx_ranges
         self._tx_ranges[rec.tx] = (first, rec.seq)
@@ -326,7 +329,11 @@ class EventLedger:
     def verify(self) -> int:
         """Re-hash the whole chain; raise `IntegrityError` naming the first bad seq.
 
-        Returns the number of records checked."""
+        Returns the number of records checked. A store that can check itself (from
+        its stored bytes, chunks and recorded head) does so."""
+        store_verify = getattr(self.store, "verify", None)
+        if store_verify is not None:
+            return int(store_verify())
         parent = GENESIS
         expected_seq = 1
         for rec in self.store.read(1):

@@ -34,6 +34,7 @@ class Record(msgspec.Struct):
     event: AnyEvent
     hash: str = ""
     meta: dict[str, Any] = {}  # transaction metadata (merge heads, resolutions...)
+    size: int = 0  # encoded event bytes, set by stores that encode (not hashed)
 
     @property
     def kind(self) -> str:

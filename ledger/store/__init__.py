@@ -3,5 +3,6 @@ them in a list. A durable store implements the same interface."""
 
 from ledger.store.base import Store
 from ledger.store.memory import MemoryStore
+from ledger.store.sqlite import SqliteStore
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["MemoryStore", "SqliteStore", "Store"]

@@ -46,9 +46,7 @@ import hashlib
 import os
 import random
 import sqlite3
-import stat
 import threading
-import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import suppress
@@ -66,42 +64,34 @@ from ledger.errors import (
     IntegrityError,
     NotFoundError,
     ReadOnlyError,
-    StoreError,
     ValidationError,
 )
 from ledger.events import TrackAdded, TrackDef, kind_of
 from ledger.record import GENESIS, Record
 from ledger.store.snapshots import (
     Snapshot,
-    create_snapshot_tables,
     delete_snapshots,
     read_latest_snapshot,
     write_snapshot,
 )
+from ledger.store.sqlite_file import (
+    _fail,
+    _fetch,
+    _initialise,
+    _uri,
+    check_ledger_file,
+    create_ledger_file,
+)
 
-FORMAT_NAME = "ledger-events"
-FORMAT_VERSION = 1
-APPLICATION_ID = 0x4C454447  # "LEDG" in the SQLite header: lets `file(1)` tell us apart
 DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024
 DEFAULT_BUSY_TIMEOUT = 30.0
 
-_MAGIC = b"SQLite format 3\x00"
 _READ_BATCH_ROWS = 512
 _READ_BATCH_BYTES = 64 * 1024 * 1024
 _MIN_SEQ = -(2 ** 63)
 _COLUMNS = ("seq, tx, author, time, message, tool_version, tx_kind, ref, tx_meta, kind, hash, "
             "body")
 
-_SCHEMA = (
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value NOT NULL)",
-    "CREATE TABLE events(seq INTEGER PRIMARY KEY, tx INTEGER NOT NULL, author TEXT NOT NULL,"
-    " time TEXT NOT NULL, message TEXT NOT NULL, tool_version TEXT NOT NULL,"
-    " tx_kind TEXT NOT NULL, ref INTEGER NOT NULL, tx_meta BLOB, kind TEXT NOT NULL,"
-    " hash TEXT NOT NULL, body BLOB)",  # tx_meta NULL: {}; body NULL: stored in chunks
-    "CREATE TABLE chunks(seq INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL,"
-    " PRIMARY KEY (seq, part))",
-    "CREATE TABLE tags(name TEXT PRIMARY KEY, seq INTEGER NOT NULL, created TEXT NOT NULL)",
-)
 
 Synchronous = Literal["FULL", "NORMAL", "EXTRA"]
 
@@ -143,17 +133,6 @@ def _meta_of(blob: bytes | None) -> dict[str, Any]:
     return decode_any(blob) if blob is not None else {}
 
 
-def _fetch(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    """All rows of a query, with its statement finished at once. A statement left
-    half-read would pin this connection to an old WAL snapshot: later reads would
-    miss other writers' commits."""
-    cur = conn.execute(sql, params)
-    try:
-        return cur.fetchall()
-    finally:
-        cur.close()
-
-
 def _link(parent: bytes, prefix: bytes, body: bytes | memoryview) -> bytes:
     """`ledger.record.link_hash` without concatenating a possibly huge body."""
     h = hashlib.sha256(parent)
@@ -169,155 +148,6 @@ def _head_of(conn: sqlite3.Connection) -> tuple[int, str]:
 
 
 # ----------------------------------------------------------------- opening checks
-
-
-def _fail(path: Path, problem: str) -> StoreError:
-    return StoreError(f"{path}: {problem}")
-
-
-def _uri(path: Path, mode: str, immutable: bool = False) -> str:
-    return path.absolute().as_uri() + f"?mode={mode}" + ("&immutable=1" if immutable else "")
-
-
-def _has_wal(path: Path) -> bool:
-    wal = path.with_name(path.name + "-wal")
-    return wal.exists() and wal.stat().st_size > 0
-
-
-def _check_header(path: Path, size: int) -> None:
-    """Reject files that are not SQLite or are visibly cut short, from bytes alone."""
-    with open(path, "rb") as fh:
-        header = fh.read(100)
-    if not header:
-        raise _fail(path, "is empty, not a ledger file")
-    if not header.startswith(_MAGIC[:len(header)]):
-        raise _fail(path, "not a ledger file (not an SQLite database)")
-    if len(header) < 100:
-        raise _fail(path, f"truncated ({size} bytes, shorter than an SQLite header)")
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    if page_size < 512 or page_size & (page_size - 1):
-        raise _fail(path, "damaged (invalid SQLite page size)")
-    # With a non-empty WAL beside it, the main file may legitimately lag its
-    # header (a checkpoint cut short); SQLite repairs that from the WAL.
-    if _has_wal(path):
-        return
-    pages = int.from_bytes(header[28:32], "big")
-    size_valid = pages > 0 and header[24:28] == header[92:96]
-    if size % page_size or (size_valid and size < pages * page_size):
-        raise _fail(path, f"truncated ({size} bytes; the database needs "
-                          f"{pages * page_size if size_valid else 'whole pages'})")
-
-
-def _read_meta(path: Path, immutable: bool) -> dict[str, Any]:
-    conn = sqlite3.connect(_uri(path, "ro", immutable), uri=True, timeout=5.0)
-    try:
-        tables = {name for (name,) in _fetch(
-            conn, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"meta", "events"} <= tables:
-            raise _fail(path, "not a ledger file (an SQLite database without ledger tables)")
-        return {str(k): v for k, v in _fetch(conn, "SELECT key, value FROM meta")}
-    finally:
-        conn.close()
-
-
-def check_ledger_file(path: Path, writing: bool) -> None:
-    """Raise `StoreError` unless ``path`` is a ledger this code can open.
-
-    Reads only: the header bytes, then the meta table through a read-only
-    connection (``immutable`` when no WAL exists, so not even ``-shm`` is made).
-    """
-    if path.is_dir():
-        raise _fail(path, "is a directory, not a ledger file")
-    size = path.stat().st_size
-    _check_header(path, size)
-    try:
-        try:
-            meta = _read_meta(path, immutable=not _has_wal(path))
-        except sqlite3.DatabaseError:
-            meta = _read_meta(path, immutable=False)  # raced with a checkpoint: retry
-    except sqlite3.DatabaseError as exc:
-        raise _fail(path, f"damaged or not a ledger file ({exc})") from None
-    if meta.get("format") != FORMAT_NAME:
-        raise _fail(path, f"not a ledger file (format {meta.get('format')!r})")
-    version = meta.get("version")
-    if not isinstance(version, int):
-        raise _fail(path, f"damaged (format version {version!r})")
-    if version > FORMAT_VERSION:
-        raise _fail(path, f"written by a newer ledger (format version {version}; "
-                          f"this version reads up to {FORMAT_VERSION})")
-    if writing:
-        mode = path.stat().st_mode
-        if not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP
-                                                        | stat.S_IWOTH):
-            raise _fail(path, "is read-only (open it with read_only=True)")
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise _fail(path, "its directory is not writable (SQLite needs the -wal file)")
-
-
-def _initialise(conn: sqlite3.Connection) -> None:
-    """Write the schema and the format marks in one transaction."""
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # another process may have initialised the same empty file first
-        if not _fetch(conn, "SELECT 1 FROM sqlite_master WHERE name = 'meta'"):
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            create_snapshot_tables(conn)
-            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("format", FORMAT_NAME), ("version", FORMAT_VERSION),
-                ("head_seq", 0), ("head_hash", "")])
-        conn.execute("COMMIT")
-    except BaseException:
-        with suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def create_ledger_file(path: Path) -> None:
-    """Create an empty ledger at ``path`` atomically; keep an existing one.
-
-    The schema is written to a temporary file beside the target, fsynced, then
-    hard-linked into place: a crash leaves either no ledger or a complete empty
-    one, and of two processes creating the same file at once the loser simply
-    opens the winner's (``os.link`` refuses to replace, unlike ``os.replace``).
-    """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        conn = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            _initialise(conn)
-        finally:
-            conn.close()  # checkpoints and removes the temporary WAL
-        _fsync(tmp)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return
-        except OSError:  # no hard links on this file system
-            if path.exists():
-                return
-            os.replace(tmp, path)
-        with suppress(OSError):  # not every platform lets a directory be opened
-            _fsync(path.parent)
-    except (OSError, sqlite3.Error) as exc:
-        raise _fail(path, f"cannot create the ledger file ({exc})") from None
-    finally:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-# ----------------------------------------------------------------- the store
 
 
 class SqliteStore:
@@ -400,6 +230,15 @@ class SqliteStore:
                                "SELECT hash FROM events WHERE seq = ?", (seq,))
         return str(rows[0][0]) if rows else None
 
+    def tx_range(self, tx: int) -> tuple[int, int] | None:
+        """First and last seq of a transaction (an index lookup), or None."""
+        with self._lock:
+            rows = self._guard("reading a transaction", _fetch, self.conn,
+                               "SELECT min(seq), max(seq) FROM events WHERE tx = ?", (tx,))
+        if not rows or rows[0][0] is None:
+            return None
+        return int(rows[0][0]), int(rows[0][1])
+
     def _batch(self, lo: int, hi: int) -> list[tuple[Any, ...]]:
         """Rows ``lo..hi`` up to a row and byte budget, fetched in full so that no
         statement stays open while the caller holds a yielded record."""
@@ -475,7 +314,9 @@ class SqliteStore:
             if rec.seq != expected_head + i + 1:
                 raise ValidationError(f"record {i} has seq {rec.seq}, "
                                       f"expected {expected_head + i + 1}")
-            prepared.append((content_prefix(rec), encode_event(rec.event)))
+            body = encode_event(rec.event)
+            rec.size = len(body)
+            prepared.append((content_prefix(rec), body))
         with self._lock:
             hashes = self._guard("appending", self._append, records, prepared, expected_head)
         for rec, digest in zip(records, hashes, strict=True):

@@ -38,8 +38,8 @@ from ledger.events import (
 )
 from ledger.record import Record, chain_hashes
 from ledger.state import canonical
-from ledger.store.sqlite import FORMAT_VERSION, SqliteStore, content_prefix
-from ledger.store.sync import catch_up
+from ledger.store.sqlite import SqliteStore, content_prefix
+from ledger.store.sqlite_file import FORMAT_VERSION
 
 SKELETON = SkeletonDef(id=1, name="s", nodes=(NodeDef(2, "a"), NodeDef(5, "b")), edges=((2, 5),))
 TRACK = TrackDef(3, "t", 0)
@@ -434,7 +434,7 @@ def test_stale_ledger_catches_up_and_retries(path: Path) -> None:
     assert 9 not in b.state.tracks  # rolled back in memory
     assert b.refresh() == 1
     b.emit(TrackAdded(TrackDef(9, "u", 0), 1))
-    assert catch_up(a) == 1  # the older spelling of refresh
+    assert a.refresh() == 1
     assert canonical(a.state) == canonical(b.state)
     assert a.head_hash() == b.head_hash() == a.store.head_hash()
     a.store.close()

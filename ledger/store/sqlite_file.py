@@ -1,0 +1,197 @@
+"""Ledger files on disk: recognising one safely, and creating one atomically.
+
+Opening must never write to a file before it is known to be a ledger of a version
+this code reads, so the checks read the SQLite header bytes and then open the file
+read-only. A new file is built under a temporary name, fsynced, and linked into
+place, so a crash while creating never leaves a half-made ledger.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import uuid
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import StoreError
+from ledger.store.snapshots import create_snapshot_tables
+
+FORMAT_NAME = "ledger-events"
+FORMAT_VERSION = 1
+APPLICATION_ID = 0x4C454447  # "LEDG" in the SQLite header: lets `file(1)` tell us apart
+_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = (
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value NOT NULL)",
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, tx INTEGER NOT NULL, author TEXT NOT NULL,"
+    " time TEXT NOT NULL, message TEXT NOT NULL, tool_version TEXT NOT NULL,"
+    " tx_kind TEXT NOT NULL, ref INTEGER NOT NULL, tx_meta BLOB, kind TEXT NOT NULL,"
+    " hash TEXT NOT NULL, body BLOB)",  # tx_meta NULL: {}; body NULL: stored in chunks
+    "CREATE TABLE chunks(seq INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY (seq, part))",
+    "CREATE TABLE tags(name TEXT PRIMARY KEY, seq INTEGER NOT NULL, created TEXT NOT NULL)",
+    "CREATE INDEX events_tx ON events(tx)",  # undo of an old transaction: no scan
+)
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """All rows of a query, with its statement finished at once. A statement left
+    half-read would pin this connection to an old WAL snapshot: later reads would
+    miss other writers' commits."""
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def _fail(path: Path, problem: str) -> StoreError:
+    return StoreError(f"{path}: {problem}")
+
+
+def _uri(path: Path, mode: str, immutable: bool = False) -> str:
+    return path.absolute().as_uri() + f"?mode={mode}" + ("&immutable=1" if immutable else "")
+
+
+def _has_wal(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def _check_header(path: Path, size: int) -> None:
+    """Reject files that are not SQLite or are visibly cut short, from bytes alone."""
+    with open(path, "rb") as fh:
+        header = fh.read(100)
+    if not header:
+        raise _fail(path, "is empty, not a ledger file")
+    if not header.startswith(_MAGIC[:len(header)]):
+        raise _fail(path, "not a ledger file (not an SQLite database)")
+    if len(header) < 100:
+        raise _fail(path, f"truncated ({size} bytes, shorter than an SQLite header)")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1):
+        raise _fail(path, "damaged (invalid SQLite page size)")
+    # With a non-empty WAL beside it, the main file may legitimately lag its
+    # header (a checkpoint cut short); SQLite repairs that from the WAL.
+    if _has_wal(path):
+        return
+    pages = int.from_bytes(header[28:32], "big")
+    size_valid = pages > 0 and header[24:28] == header[92:96]
+    if size % page_size or (size_valid and size < pages * page_size):
+        raise _fail(path, f"truncated ({size} bytes; the database needs "
+                          f"{pages * page_size if size_valid else 'whole pages'})")
+
+
+def _read_meta(path: Path, immutable: bool) -> dict[str, Any]:
+    conn = sqlite3.connect(_uri(path, "ro", immutable), uri=True, timeout=5.0)
+    try:
+        tables = {name for (name,) in _fetch(
+            conn, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"meta", "events"} <= tables:
+            raise _fail(path, "not a ledger file (an SQLite database without ledger tables)")
+        return {str(k): v for k, v in _fetch(conn, "SELECT key, value FROM meta")}
+    finally:
+        conn.close()
+
+
+def check_ledger_file(path: Path, writing: bool) -> None:
+    """Raise `StoreError` unless ``path`` is a ledger this code can open.
+
+    Reads only: the header bytes, then the meta table through a read-only
+    connection (``immutable`` when no WAL exists, so not even ``-shm`` is made).
+    """
+    if path.is_dir():
+        raise _fail(path, "is a directory, not a ledger file")
+    size = path.stat().st_size
+    _check_header(path, size)
+    try:
+        try:
+            meta = _read_meta(path, immutable=not _has_wal(path))
+        except sqlite3.DatabaseError:
+            meta = _read_meta(path, immutable=False)  # raced with a checkpoint: retry
+    except sqlite3.DatabaseError as exc:
+        raise _fail(path, f"damaged or not a ledger file ({exc})") from None
+    if meta.get("format") != FORMAT_NAME:
+        raise _fail(path, f"not a ledger file (format {meta.get('format')!r})")
+    version = meta.get("version")
+    if not isinstance(version, int):
+        raise _fail(path, f"damaged (format version {version!r})")
+    if version > FORMAT_VERSION:
+        raise _fail(path, f"written by a newer ledger (format version {version}; "
+                          f"this version reads up to {FORMAT_VERSION})")
+    if writing:
+        mode = path.stat().st_mode
+        if not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP
+                                                        | stat.S_IWOTH):
+            raise _fail(path, "is read-only (open it with read_only=True)")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise _fail(path, "its directory is not writable (SQLite needs the -wal file)")
+
+
+def _initialise(conn: sqlite3.Connection) -> None:
+    """Write the schema and the format marks in one transaction."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # another process may have initialised the same empty file first
+        if not _fetch(conn, "SELECT 1 FROM sqlite_master WHERE name = 'meta'"):
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            create_snapshot_tables(conn)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("format", FORMAT_NAME), ("version", FORMAT_VERSION),
+                ("head_seq", 0), ("head_hash", "")])
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def create_ledger_file(path: Path) -> None:
+    """Create an empty ledger at ``path`` atomically; keep an existing one.
+
+    The schema is written to a temporary file beside the target, fsynced, then
+    hard-linked into place: a crash leaves either no ledger or a complete empty
+    one, and of two processes creating the same file at once the loser simply
+    opens the winner's (``os.link`` refuses to replace, unlike ``os.replace``).
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            _initialise(conn)
+        finally:
+            conn.close()  # checkpoints and removes the temporary WAL
+        _fsync(tmp)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return
+        except OSError:  # no hard links on this file system
+            if path.exists():
+                return
+            os.replace(tmp, path)
+        with suppress(OSError):  # not every platform lets a directory be opened
+            _fsync(path.parent)
+    except (OSError, sqlite3.Error) as exc:
+        raise _fail(path, f"cannot create the ledger file ({exc})") from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+# ----------------------------------------------------------------- the store
