@@ -17,6 +17,7 @@ from ledger.cache import LabelsDataCache
 from ledger.diffing import Diff, diff
 from ledger.durable import open
 from ledger.labels import Labels
+from ledger.merging import Conflict, MergeResult, merge
 from ledger.model import (
     Instance,
     LabeledFrame,
@@ -29,7 +30,6 @@ from ledger.model import (
     Track,
     Video,
 )
-from ledger.merging import Conflict, MergeResult, merge
 from ledger.rangelist import RangeList
 
 __version__ = "0.1.0"

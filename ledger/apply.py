@@ -98,8 +98,8 @@ def _occ_add_bulk(state: State, videos: np.ndarray, tracks: np.ndarray,
         if rl is None:
             state.occupancy[key] = RangeList.from_indices(idxs)
         else:
-            for f in idxs.tolist():
-                rl.add_index(f)
+            for interval in RangeList.from_indices(idxs).list:
+                rl.insert(interval)  # a run at a time: few runs, however many frames
 
 
 def _count(state: State, video: int) -> list[int]:
@@ -407,6 +407,19 @@ def _instances_removed(state: State, e: ev.InstancesRemoved) -> None:
 # ----------------------------------------------------------------- frames
 
 
+def _frame_keys(batch: ev.FrameBatch, uniq_v: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Sorted composite keys of the batch's frames, and the sorting order (None
+    when the batch is already sorted by (video, frame_idx), the usual case)."""
+    fk = np.searchsorted(uniq_v, batch.video).astype(np.int64) << 40 | batch.frame_idx
+    if np.all(fk[1:] > fk[:-1]):
+        return fk, None
+    order_k = np.argsort(fk, kind="stable")
+    fk_sorted = fk[order_k]
+    if np.any(fk_sorted[1:] == fk_sorted[:-1]):
+        raise EventMismatch("frame batch has duplicate frames")
+    return fk_sorted, order_k
+
+
 def _add_frames(state: State, batch: ev.FrameBatch) -> None:
     n = len(batch)
     if n == 0:
@@ -417,34 +430,27 @@ def _add_frames(state: State, batch: ev.FrameBatch) -> None:
     for v in uniq_v.tolist():
         if v not in state.videos:
             raise EventMismatch(f"video {v} is not in the labels")
+    fk_sorted, order_k = _frame_keys(batch, uniq_v)
     bulk = fc.n == 0 and n > 1
     if bulk:
-        fk = np.searchsorted(uniq_v, batch.video).astype(np.int64) << 40 | batch.frame_idx
-        if np.all(fk[1:] > fk[:-1]):
-            order_k = None  # already sorted by (video, frame_idx): the usual file
-            fk_sorted = fk
-        else:
-            order_k = np.argsort(fk, kind="stable")
-            fk_sorted = fk[order_k]
-            if np.any(fk_sorted[1:] == fk_sorted[:-1]):
-                raise EventMismatch("frame batch has duplicate frames")
         first = fc.reserve(n, zero=False)
         rows = np.arange(first, first + n, dtype=np.int64)
         fr.invalidate_indexes()
     else:
         keys = fr.key_index()
         batch_keys = list(zip(batch.video.tolist(), batch.frame_idx.tolist(), strict=True))
-        if len(set(batch_keys)) != n:
-            raise EventMismatch("frame batch has duplicate frames")
-        for key in batch_keys:
-            row = keys.get(key)
-            if row is not None and fc.cols["alive"][row]:
+        existing = [keys.get(key) for key in batch_keys]
+        alive = fc.cols["alive"]
+        for key, row in zip(batch_keys, existing, strict=True):
+            if row is not None and alive[row]:
                 raise EventMismatch(f"frame {key} is already in the labels")
+        n_new = sum(1 for row in existing if row is None)
+        first = fc.reserve(n_new) if n_new else 0
         rows = np.empty(n, dtype=np.int64)
-        for k, key in enumerate(batch_keys):
-            row = keys.get(key)
+        for k, (key, row) in enumerate(zip(batch_keys, existing, strict=True)):
             if row is None:
-                row = fc.reserve(1)
+                row = first
+                first += 1
                 keys[key] = row
             rows[k] = row
     c = fc.cols
@@ -460,27 +466,32 @@ def _add_frames(state: State, batch: ev.FrameBatch) -> None:
     c["inst_end"][rows] = 0
     if not bulk:
         order = fr.order()
-        for pos, r in sorted(zip(batch.position.tolist(), rows.tolist(), strict=True)):
-            if pos >= len(order):
-                order.append(r)
-            else:
-                order.insert(pos, r)
+        positions = batch.position.tolist()
+        if positions == list(range(len(order), len(order) + n)):
+            order.extend(rows.tolist())  # appended at the end: the usual case
+        else:
+            for pos, r in sorted(zip(positions, rows.tolist(), strict=True)):
+                if pos >= len(order):
+                    order.append(r)
+                else:
+                    order.insert(pos, r)
     for v, k in zip(uniq_v.tolist(), per_video.tolist(), strict=True):
         _count(state, v)[0] += k
     inst = batch.instances
-    if len(inst):
-        if bulk:
-            # instances name frames by key; map keys to this batch's rows
-            icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
-            icode = np.where(uniq_v[icode] == inst.video, icode, -1).astype(np.int64)
-            ik = icode << 40 | inst.frame_idx
-            pos = np.clip(np.searchsorted(fk_sorted, ik), 0, n - 1)
-            if not np.array_equal(fk_sorted[pos], ik):
-                raise EventMismatch("an instance names a frame that is not in the batch")
-            sorted_rows = rows if order_k is None else rows[order_k]
-            _add_instances(state, inst, sorted_rows[pos])
-        else:
-            _add_instances(state, inst)
+    if len(inst) == 0:
+        return
+    if len(inst) <= SMALL_BATCH and not bulk:
+        _add_instances(state, inst)
+        return
+    # instances name frames by key; map the keys to this batch's rows
+    icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
+    icode = np.where(uniq_v[icode] == inst.video, icode, -1).astype(np.int64)
+    ik = icode << 40 | inst.frame_idx
+    pos = np.clip(np.searchsorted(fk_sorted, ik), 0, n - 1)
+    if not np.array_equal(fk_sorted[pos], ik):
+        raise EventMismatch("an instance names a frame that is not in the batch")
+    sorted_rows = rows if order_k is None else rows[order_k]
+    _add_instances(state, inst, sorted_rows[pos])
 
 
 def _remove_frames(state: State, batch: ev.FrameBatch) -> None:

@@ -223,6 +223,12 @@ class EventLedger:
             raise TransactionError("commit_events inside a transaction is not allowed")
         if self.read_only:
             raise ReadOnlyError("this labels object is read-only (a historical view)")
+        self._message = message
+        self._pending = self._apply_all(events)
+        return self._commit(tx_kind, 0, author=author, meta=meta)
+
+    def _apply_all(self, events: list[Event]) -> list[Event]:
+        """Apply events in order; on a failure undo the ones applied, then re-raise."""
         done: list[Event] = []
         try:
             for event in events:
@@ -232,9 +238,7 @@ class EventLedger:
             for event in reversed(done):
                 self._apply(invert(event))
             raise
-        self._message = message
-        self._pending = done
-        return self._commit(tx_kind, 0, author=author, meta=meta)
+        return done
 
     # ----------------------------------------------------------------- undo/redo
 
@@ -279,16 +283,7 @@ class EventLedger:
         if self.read_only:
             raise ReadOnlyError("this labels object is read-only (a historical view)")
         self._message = message
-        done: list[Event] = []
-        try:
-            for event in events:
-                self._apply(event)
-                done.append(event)
-        except BaseException:
-            for event in reversed(done):
-                self._apply(invert(event))
-            raise
-        self._pending = done
+        self._pending = self._apply_all(events)
         return self._commit(tx_kind, ref)
 
     def undo(self, author: str | None = None) -> bool:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger.errors import NotInLabelsError, ValidationError
+from ledger.model.owned import OwnedByLabels
 
 if TYPE_CHECKING:
     from ledger.labels import Labels
@@ -64,7 +65,7 @@ class Node:
 NodeRef = Node | str | int
 
 
-class Skeleton:
+class Skeleton(OwnedByLabels):
     """``Skeleton(name=None)``; see the module docstring."""
 
     def __init__(self, name: str | None = None) -> None:
@@ -74,16 +75,6 @@ class Skeleton:
         self._symmetries: list[tuple[Node, Node]] = []
         self._id: int | None = None
         self._owner_ref: weakref.ref[Labels] | None = None
-
-    @property
-    def _owner(self) -> Labels | None:
-        """The labels object this belongs to (weak: objects must not keep it alive)."""
-        ref = self._owner_ref
-        return None if ref is None else ref()
-
-    @_owner.setter
-    def _owner(self, labels: Labels | None) -> None:
-        self._owner_ref = None if labels is None else weakref.ref(labels)
 
     # ----------------------------------------------------------------- reading
 

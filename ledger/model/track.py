@@ -5,11 +5,13 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from ledger.model.owned import OwnedByLabels
+
 if TYPE_CHECKING:
     from ledger.labels import Labels
 
 
-class Track:
+class Track(OwnedByLabels):
     """``Track(spawned_on=0, name="")``. ``matches`` compares by value."""
 
     __slots__ = ("_spawned_on", "_name", "_id", "_owner_ref", "__weakref__")
@@ -19,17 +21,6 @@ class Track:
         self._name = str(name)
         self._id: int | None = None
         self._owner_ref: weakref.ref[Labels] | None = None
-
-
-    @property
-    def _owner(self) -> Labels | None:
-        """The labels object this belongs to (weak: objects must not keep it alive)."""
-        ref = self._owner_ref
-        return None if ref is None else ref()
-
-    @_owner.setter
-    def _owner(self, labels: Labels | None) -> None:
-        self._owner_ref = None if labels is None else weakref.ref(labels)
 
     @property
     def name(self) -> str:

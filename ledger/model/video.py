@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ledger.model.owned import OwnedByLabels
+
 if TYPE_CHECKING:
     from ledger.io.video_base import VideoBackend
     from ledger.labels import Labels
 
 
-class Video:
+class Video(OwnedByLabels):
     """``Video(backend)`` where backend is a backend object or its attribute dict;
     usually made with `Video.from_filename`."""
 
@@ -40,17 +42,6 @@ class Video:
         self.source_video = source_video
         self._id: int | None = None
         self._owner_ref: weakref.ref[Labels] | None = None
-
-
-    @property
-    def _owner(self) -> Labels | None:
-        """The labels object this belongs to (weak: objects must not keep it alive)."""
-        ref = self._owner_ref
-        return None if ref is None else ref()
-
-    @_owner.setter
-    def _owner(self, labels: Labels | None) -> None:
-        self._owner_ref = None if labels is None else weakref.ref(labels)
 
     @classmethod
     def from_filename(cls, filename: str, **options: Any) -> Video:
