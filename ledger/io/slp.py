@@ -419,39 +419,23 @@ class _Reader:
 class _PredStream:
     """The ``pred_points`` dataset, read in chunks instead of all at once."""
 
-    CHUNK = 1 << 20
+    CHUNK = 1 << 21
 
     def __init__(self, ds: h5py.Dataset, check: Any) -> None:
         check(ds, "pred_points")
         self.ds = ds
 
     def columns(self) -> tuple[np.ndarray, ...]:
-        block = self.ds[()]
-        return _pred_fields(block)
+        return _pred_fields(self.ds[()])
 
-    def copy_runs(self, runs: list[tuple[int, int, int]], out: list[np.ndarray]) -> None:
-        """Copy source rows ``[a, b)`` of each run to ``out`` starting at ``d``."""
-        runs = sorted(runs)
-        k = 0
+    def chunks(self) -> Any:
         n = int(self.ds.shape[0])
         for c0 in range(0, n, self.CHUNK):
             c1 = min(c0 + self.CHUNK, n)
-            while k < len(runs) and runs[k][1] <= c0:
-                k += 1
-            j = k
-            if j >= len(runs) or runs[j][0] >= c1:
-                continue
-            fields = _pred_fields(self.ds[c0:c1])
-            while j < len(runs) and runs[j][0] < c1:
-                a, b, d = runs[j]
-                lo, hi = max(a, c0), min(b, c1)
-                if lo < hi:
-                    for target, column in zip(out, fields, strict=True):
-                        target[d + lo - a:d + hi - a] = column[lo - c0:hi - c0]
-                j += 1
+            yield c0, c1, _pred_fields(self.ds[c0:c1])
 
 
-def _pred_fields(block: np.ndarray) -> tuple[np.ndarray, ...]:
+def _pred_fields(block: Any) -> tuple[np.ndarray, ...]:
     return (block["x"], block["y"], _as_bool(block["visible"]), _as_bool(block["complete"]),
             block["score"])
 
@@ -462,8 +446,9 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     """One point pool in instance order from the two per-kind tables.
 
     Keeping points in instance order lets the ledger take them as they are. Files
-    keep each kind contiguous, so a run of same-kind instances is one slice copy;
-    files with very many runs (kinds alternating) fall back to an index gather.
+    keep each kind's points in instance order, so the predicted points fill the
+    pool's predicted slots in order (a boolean-mask scatter, chunk by chunk) and
+    the user points fill the rest; other files fall back to an index gather.
     """
     n_inst = len(kind)
     dest = np.zeros(n_inst, np.int64)
@@ -472,28 +457,34 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     total = int(n_nodes.sum())
     out = [np.empty(total, np.float64), np.empty(total, np.float64), np.empty(total, np.bool_),
            np.empty(total, np.bool_), np.zeros(total, np.float64)]
-    cuts = np.flatnonzero(kind[1:] != kind[:-1]) + 1
-    starts = np.concatenate([[0], cuts]).astype(np.int64)
-    ends = np.concatenate([cuts, [n_inst]]).astype(np.int64)
-    contiguous = bool(np.all((kind[1:] != kind[:-1]) | (p_start[1:] == p_end[:-1])))
-    if contiguous and len(starts) <= 20_000:
-        pred_runs = []
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            src = (int(p_start[a]), int(p_end[b - 1]))
-            if kind[a] == USER:
-                dst = slice(int(dest[a]), int(dest[a]) + src[1] - src[0])
-                for target, column in zip(out, user, strict=False):
-                    target[dst] = column[src[0]:src[1]]
-            else:
-                pred_runs.append((src[0], src[1], int(dest[a])))
+    in_order = True
+    for which in (USER, PREDICTED):
+        sel = np.flatnonzero(kind == which)
+        if len(sel) and (p_start[sel[0]] != 0
+                         or np.any(p_start[sel[1:]] != p_end[sel[:-1]])):
+            in_order = False
+    pred_cols = None
+    if in_order:
+        is_pred = np.repeat(kind == PREDICTED, n_nodes)
+        for target, column in zip(out, user, strict=False):
+            target[~is_pred] = column[:int((~is_pred).sum())]
+        pred_ends = np.cumsum(np.where(kind == PREDICTED, n_nodes, 0))  # per instance
         if isinstance(pred, _PredStream):
-            pred.copy_runs(pred_runs, out)
+            chunks = pred.chunks()
         else:
-            cols = (pred["x"], pred["y"], _as_bool(pred["visible"]),
-                    _as_bool(pred["complete"]), pred["score"])
-            for a, b, d in pred_runs:
-                for target, column in zip(out, cols, strict=True):
-                    target[d:d + b - a] = column[a:b]
+            cols = (pred["x"], pred["y"], _as_bool(pred["visible"]), _as_bool(pred["complete"]),
+                    pred["score"])
+            chunks = iter([(0, len(cols[0]), cols)])
+        for c0, c1, fields in chunks:
+            # pool range holding predicted points c0..c1-1: from the instance that
+            # holds point c0 to the one that holds point c1 - 1
+            i0 = int(np.searchsorted(pred_ends, c0, side="right"))
+            i1 = int(np.searchsorted(pred_ends, c1 - 1, side="right"))
+            lo = int(dest[i0] + (c0 - (pred_ends[i0] - n_nodes[i0])))
+            hi = int(dest[i1] + (c1 - (pred_ends[i1] - n_nodes[i1])))
+            mask = is_pred[lo:hi]
+            for target, column in zip(out, fields, strict=True):
+                target[lo:hi][mask] = column
         return (*out, dest)
     pred_cols = pred.columns() if isinstance(pred, _PredStream) else (
         pred["x"], pred["y"], _as_bool(pred["visible"]), _as_bool(pred["complete"]),
