@@ -234,11 +234,13 @@ def _add_instances(state: State, batch: ev.InstanceBatch,
         if np.any(batch.n_pts[batch.skeleton == sk] != size):
             raise EventMismatch(f"instance points do not fit skeleton {sk} ({size} nodes)")
     if table.n:
-        existing = [table.index.get(i) for i in batch.ids.tolist()]
-        for i, row in enumerate(existing):
-            if row is not None and table.cols.cols["alive"][row]:
-                raise EventMismatch(f"instance {int(batch.ids[i])} is already in the labels")
-        fresh = np.array([r is None for r in existing], dtype=bool)
+        found = table.index.get_many(batch.ids)
+        known = found >= 0
+        if np.any(table.cols.cols["alive"][found[known]]):
+            clash = int(batch.ids[known][table.cols.cols["alive"][found[known]]][0])
+            raise EventMismatch(f"instance {clash} is already in the labels")
+        existing = [None if r < 0 else r for r in found.tolist()]
+        fresh = ~known
     else:
         existing = []
         fresh = np.ones(n, dtype=bool)

@@ -34,11 +34,11 @@ SNAPSHOT_BYTES = 256 * 1024 * 1024
 class SnapshotPolicy:
     """Takes snapshots of a durable ledger by event count and by bytes."""
 
-    def __init__(self, labels: Labels, every: int, max_bytes: int) -> None:
+    def __init__(self, labels: Labels, every: int, max_bytes: int, snapshot_seq: int) -> None:
         self.labels = labels
         self.every = every
         self.max_bytes = max_bytes
-        self.last_seq = labels._ledger.head
+        self.last_seq = snapshot_seq  # the newest snapshot on disk (0: none)
         self.bytes_since = 0
 
     def on_commit(self, records: list[Record]) -> None:
@@ -96,7 +96,8 @@ def open(path: str | os.PathLike[str], author: str | None = None, *, create: boo
         store.close()
         raise
     labels = Labels(_ledger=led)
-    policy = SnapshotPolicy(labels, snapshot_every, snapshot_bytes)
+    policy = SnapshotPolicy(labels, snapshot_every, snapshot_bytes,
+                            snapshot[1].head if snapshot is not None else 0)
     led.add_commit_listener(policy.on_commit)
     labels._snapshots = policy  # type: ignore[attr-defined]
     return labels

@@ -23,12 +23,25 @@ def point_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts.astype(np.int64) - offsets, lengths) + np.arange(total)
 
 
+def _as_slice(index: np.ndarray) -> np.ndarray | slice:
+    """A slice when ``index`` is consecutive (copies become memcpy, not gathers)."""
+    if len(index) and int(index[-1]) - int(index[0]) == len(index) - 1 and \
+            np.all(np.diff(index) == 1):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
 def instance_batch_from_rows(state: State, rows: np.ndarray) -> ev.InstanceBatch:
     rows = np.asarray(rows, dtype=np.int64)
     c = state.instances.cols.cols
     fc = state.frames.cols.cols
     f_rows = c["frame"][rows]
-    pts = point_index(c["pt_start"][rows], c["n_pts"][rows])
+    starts, lengths = c["pt_start"][rows], c["n_pts"][rows].astype(np.int64)
+    if len(rows) and np.all(starts[1:] == starts[:-1] + lengths[:-1]):
+        pts: np.ndarray | slice = slice(int(starts[0]), int(starts[-1] + lengths[-1]))
+    else:
+        pts = point_index(starts, lengths)
+    rows = _as_slice(rows)  # type: ignore[assignment]
     p = state.instances.points.cols
     return ev.InstanceBatch(
         ids=c["id"][rows].copy(), video=fc["video"][f_rows].copy(),
@@ -36,8 +49,9 @@ def instance_batch_from_rows(state: State, rows: np.ndarray) -> ev.InstanceBatch
         track=c["track"][rows].copy(), kind=c["kind"][rows].copy(),
         score=c["score"][rows].copy(), tracking_score=c["tracking_score"][rows].copy(),
         from_predicted=c["from_predicted"][rows].copy(),
-        n_pts=c["n_pts"][rows].astype(np.int32), x=p["x"][pts], y=p["y"][pts],
-        visible=p["visible"][pts], complete=p["complete"][pts], point_score=p["score"][pts])
+        n_pts=c["n_pts"][rows].astype(np.int32), x=p["x"][pts].copy(), y=p["y"][pts].copy(),
+        visible=p["visible"][pts].copy(), complete=p["complete"][pts].copy(),
+        point_score=p["score"][pts].copy())
 
 
 def frames_batch(state: State, frame_rows: list[int]) -> ev.FrameBatch:

@@ -95,6 +95,28 @@ class IdIndex:
                 return row0 + (ident - first)
         return None
 
+    def get_many(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of many ids at once (-1 where unknown): vectorised over the ranges,
+        and a dict lookup only when ids were added one by one."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.full(len(ids), -1, dtype=np.int64)
+        if self._ranges:
+            firsts = np.array([r[0] for r in self._ranges], dtype=np.int64)
+            ends = np.array([r[1] for r in self._ranges], dtype=np.int64)
+            row0 = np.array([r[2] for r in self._ranges], dtype=np.int64)
+            k = np.searchsorted(firsts, ids, side="right") - 1
+            ok = k >= 0
+            kk = np.where(ok, k, 0)
+            ok &= ids < ends[kk]
+            out[ok] = row0[kk[ok]] + (ids[ok] - firsts[kk[ok]])
+        if self.single:
+            single = self.single
+            for i, ident in enumerate(ids.tolist()):
+                row = single.get(ident)
+                if row is not None:
+                    out[i] = row
+        return out
+
     def add(self, ident: int, row: int) -> None:
         self.single[ident] = row
 

@@ -195,3 +195,22 @@ def test_not_a_ledger_is_refused_and_left_alone(tmp_path):
     with pytest.raises(StoreError):
         ledger.open(str(path))
     assert path.read_bytes() == b"hello, not sqlite"
+
+
+def test_close_snapshots_a_head_that_has_none(tmp_path):
+    """Opening a ledger whose newest snapshot is behind its head, and closing it
+    without any edit, still snapshots the head: the next open replays nothing."""
+    path = str(tmp_path / "p.ledger")
+    labels = _project(path)
+    labels.close()
+    behind = ledger.open(path)
+    behind.set_point(behind[0].instances[0], "head", 5.0, 5.0)
+    head = behind._ledger.head
+    behind._ledger.store.close()  # no snapshot at this head
+    store = ledger.store.SqliteStore(path)
+    assert store.latest_snapshot()[0] < head
+    store.close()
+    ledger.open(path).close()
+    store = ledger.store.SqliteStore(path)
+    assert store.latest_snapshot()[0] == head
+    store.close()
