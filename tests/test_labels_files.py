@@ -591,23 +591,34 @@ def test_save_onto_a_directory_raises_and_leaves_it(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["dir.slp"]
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root ignores directory permissions")
-def test_save_into_read_only_directory_keeps_existing_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("failing", ["mkstemp", "replace"])
+def test_save_into_read_only_directory_keeps_existing_file(tmp_path: Path, monkeypatch,
+                                                           failing: str) -> None:
+    """A folder that refuses writes (EROFS/EACCES; simulated, since root ignores
+    permissions) makes the save fail with a ledger error; the existing file stays
+    byte-identical and no temporary file is left."""
+    import errno
+
+    import ledger.io.atomic as atomic
+
     labels, _, _ = _small_project()
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    target = folder / "labels.slp"
+    target = tmp_path / "labels.slp"
     labels.save(str(target))
     before = target.read_bytes()
     labels.append(LabeledFrame(labels.videos[0], 9, []))
-    folder.chmod(0o555)
-    try:
-        with pytest.raises(LedgerError):
-            labels.save(str(target))
-    finally:
-        folder.chmod(0o755)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    if failing == "mkstemp":
+        monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    else:
+        monkeypatch.setattr(atomic.os, "replace", refuse)
+    with pytest.raises(LedgerError):
+        labels.save(str(target))
+    monkeypatch.undo()
     assert target.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["labels.slp"]
 
 
 def test_failed_embedding_save_keeps_existing_file(tmp_path: Path) -> None:
