@@ -43,15 +43,21 @@ def instance_batch_from_rows(state: State, rows: np.ndarray) -> ev.InstanceBatch
         pts = point_index(starts, lengths)
     rows = _as_slice(rows)  # type: ignore[assignment]
     p = state.instances.points.cols
+    # Points still borrowed from an (immutable) import event never change: a batch
+    # may share them. Owned points can change later, so they are copied.
+    borrowed = state.instances.points.shared and isinstance(pts, slice)
+
+    def take(col: np.ndarray) -> np.ndarray:
+        return col[pts] if borrowed else col[pts].copy()
+
     return ev.InstanceBatch(
         ids=c["id"][rows].copy(), video=fc["video"][f_rows].copy(),
         frame_idx=fc["frame_idx"][f_rows].copy(), skeleton=c["skeleton"][rows].copy(),
         track=c["track"][rows].copy(), kind=c["kind"][rows].copy(),
         score=c["score"][rows].copy(), tracking_score=c["tracking_score"][rows].copy(),
         from_predicted=c["from_predicted"][rows].copy(),
-        n_pts=c["n_pts"][rows].astype(np.int32), x=p["x"][pts].copy(), y=p["y"][pts].copy(),
-        visible=p["visible"][pts].copy(), complete=p["complete"][pts].copy(),
-        point_score=p["score"][pts].copy())
+        n_pts=c["n_pts"][rows].astype(np.int32), x=take(p["x"]), y=take(p["y"]),
+        visible=take(p["visible"]), complete=take(p["complete"]), point_score=take(p["score"]))
 
 
 def frames_batch(state: State, frame_rows: list[int]) -> ev.FrameBatch:

@@ -35,17 +35,18 @@ class Columns:
         """Make room for ``extra`` rows at the end; return the first new row.
 
         ``zero=False`` skips clearing the new rows, for callers that write every
-        column of them straight away (bulk imports)."""
-        self.own()
+        column of them straight away (bulk imports). Borrowed columns are copied
+        once, into the grown arrays."""
         start = self.n
         need = start + extra
         cap = next(iter(self.cols.values())).shape[0]
-        if need > cap:
-            new_cap = max(need, cap * 2, 16)
+        if need > cap or self.shared:
+            new_cap = max(need, cap * 2, 16) if need > cap else cap
             for name, col in self.cols.items():
                 grown = np.empty(new_cap, dtype=col.dtype)
                 grown[:start] = col[:start]
                 self.cols[name] = grown
+            self.shared = False
         if zero:
             for col in self.cols.values():
                 col[start:need] = 0
