@@ -133,8 +133,17 @@ def _history_table(records: list[Any], title: str) -> Table:
     for rec in records:
         table.add_row(str(rec.seq), str(rec.tx), rec.time[:19].replace("T", " "), rec.author,
                       rec.kind + ("" if rec.tx_kind == "do" else f" ({rec.tx_kind})"),
-                      rec.message)
+                      rec.message + _parents(rec))
     return table
+
+
+def _parents(rec: Any) -> str:
+    """For a merge: the two heads it joined (ours, theirs), abbreviated like git."""
+    info = rec.meta.get("merge") if isinstance(rec.meta, dict) else None
+    if not info:
+        return ""
+    return (f" [merge {str(info.get('ours_head', ''))[:8]} + "
+            f"{str(info.get('theirs_head', ''))[:8]}]")
 
 
 @main.command()

@@ -87,3 +87,23 @@ def test_demo_runs_end_to_end(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "verify:" in result.output
     assert os.path.exists(tmp_path / "dance.edited.slp")
+
+
+def test_log_marks_merges_with_both_parents(runner, project, tmp_path):
+    ours = ledger.open(project, author="ana")
+    theirs = ours.fork(str(tmp_path / "bob.ledger"))
+    theirs.set_point(theirs[0].instances[0], "A", 9.0, 9.0)
+    result = ledger.merge(ours, theirs)
+    result.commit("merge bob")
+    from ledger.cli import _parents
+
+    heads = ours.history[-1].meta["merge"]
+    assert _parents(ours.history[-1]) == (
+        f" [merge {heads['ours_head'][:8]} + {heads['theirs_head'][:8]}]")
+    ours.close()
+    theirs.close()
+    rows = [json.loads(line) for line in runner.invoke(main, ["log", project, "--json"]).output
+            .splitlines()]
+    assert rows[0]["tx_kind"] == "merge"
+    assert rows[0]["meta"]["merge"]["theirs_head"] == heads["theirs_head"]
+    assert "merge" in runner.invoke(main, ["log", project]).output

@@ -416,6 +416,10 @@ class _Reader:
             self.warnings.append("ignored metadata keys: " + ", ".join(keys))
 
 
+_POOL_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?"),
+                        ("score", "<f8")])
+
+
 class _PredStream:
     """The ``pred_points`` dataset, read in chunks instead of all at once."""
 
@@ -428,11 +432,12 @@ class _PredStream:
     def columns(self) -> tuple[np.ndarray, ...]:
         return _pred_fields(self.ds[()])
 
-    def chunks(self) -> Any:
+    def chunks(self, raw: bool = False) -> Any:
         n = int(self.ds.shape[0])
         for c0 in range(0, n, self.CHUNK):
             c1 = min(c0 + self.CHUNK, n)
-            yield c0, c1, _pred_fields(self.ds[c0:c1])
+            block = self.ds[c0:c1]
+            yield c0, c1, block if raw else _pred_fields(block)
 
 
 def _pred_fields(block: Any) -> tuple[np.ndarray, ...]:
@@ -463,19 +468,16 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
         if len(sel) and (p_start[sel[0]] != 0
                          or np.any(p_start[sel[1:]] != p_end[sel[:-1]])):
             in_order = False
-    pred_cols = None
     if in_order:
         is_pred = np.repeat(kind == PREDICTED, n_nodes)
-        for target, column in zip(out, user, strict=False):
-            target[~is_pred] = column[:int((~is_pred).sum())]
+        user_pos = np.flatnonzero(~is_pred)
         pred_ends = np.cumsum(np.where(kind == PREDICTED, n_nodes, 0))  # per instance
         if isinstance(pred, _PredStream):
-            chunks = pred.chunks()
+            chunks = pred.chunks(raw=True)
         else:
-            cols = (pred["x"], pred["y"], _as_bool(pred["visible"]), _as_bool(pred["complete"]),
-                    pred["score"])
-            chunks = iter([(0, len(cols[0]), cols)])
-        for c0, c1, fields in chunks:
+            chunks = iter([(0, len(pred["x"]), pred)])
+        pool = np.empty(total, _POOL_DTYPE)  # one record per point: one pass per chunk
+        for c0, c1, block in chunks:
             # pool range holding predicted points c0..c1-1: from the instance that
             # holds point c0 to the one that holds point c1 - 1
             i0 = int(np.searchsorted(pred_ends, c0, side="right"))
@@ -483,9 +485,15 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
             lo = int(dest[i0] + (c0 - (pred_ends[i0] - n_nodes[i0])))
             hi = int(dest[i1] + (c1 - (pred_ends[i1] - n_nodes[i1])))
             mask = is_pred[lo:hi]
-            for target, column in zip(out, fields, strict=True):
-                target[lo:hi][mask] = column
-        return (*out, dest)
+            if isinstance(block, np.ndarray) and block.dtype == _POOL_DTYPE:
+                pool[lo:hi][mask] = block
+            else:
+                for name, column in zip(_POOL_DTYPE.names, _pred_fields(block), strict=True):
+                    pool[name][lo:hi][mask] = column
+        for name, column in zip(_POOL_DTYPE.names, user, strict=False):
+            pool[name][user_pos] = column[:len(user_pos)]
+        pool["score"][user_pos] = 0.0
+        return (*(pool[name] for name in _POOL_DTYPE.names), dest)
     pred_cols = pred.columns() if isinstance(pred, _PredStream) else (
         pred["x"], pred["y"], _as_bool(pred["visible"]), _as_bool(pred["complete"]),
         pred["score"])
