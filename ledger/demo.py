@@ -2,8 +2,9 @@
 
 Loads a real SLEAP file, makes it a durable ledger, edits it as two people,
 undoes one person's change without touching the other's, shows the history, the
-audit trail of a frame and the chain check, then writes a `.slp` that SLEAP and
-sleap-io open, and reloads it.
+audit trail of a frame and the chain check; forks it for a third person, merges
+the fork back with its conflict shown as data, diffs the result, then writes a
+`.slp` that SLEAP and sleap-io open, and reloads it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,25 @@ def run_demo(folder: str, console: Console) -> None:
         console.print(f"blame frame {frame_idx} #{row['index']} {row['kind']}: last changed "
                       f"by {last['author']} in '{last['message']}' (seq {last['seq']})")
     console.print(f"verify: {bob.verify()} events, head {bob.head_hash()[:16]}")
+
+    carol_path = os.path.join(folder, "carol.ledger")
+    if os.path.exists(carol_path):
+        os.remove(carol_path)
+    bob.fork(carol_path).close()                 # carol's copy shares the history
+    carol = ledger.open(carol_path, author="carol")
+    before_merge = bob._ledger.head
+    for who, x in ((bob, 10.0), (carol, 20.0)):  # both move the same point
+        inst20 = who.find_first(who.video, 20).instances[0]
+        who.set_point(inst20, node, x, x)
+    carol.add_suggestion(carol.video, 300)       # and carol adds a suggestion
+    result = ledger.merge(bob, carol)
+    for conflict in result.conflicts:
+        console.print(f"conflict: {conflict.describe()}")
+    result.resolve_all("theirs")
+    result.commit("merge carol's session")
+    changes = ledger.diff(bob.at(before_merge), bob).summary()
+    console.print("merge changed: " + ", ".join(f"{k}={v}" for k, v in changes.items() if v))
+    carol.close()
 
     out = os.path.join(folder, "dance.edited.slp")
     bob.save(out)
