@@ -436,7 +436,7 @@ class EditingMixin:
         ``old_track=None`` untracked instances and ``new_track``'s swap; with an int
         k the untracked instance at position k of each frame joins ``new_track``."""
         self._check_writable()
-        vid = self._require_vid(video)
+        self._require_vid(video)
         if isinstance(frame_range, range):
             start, end = frame_range.start, frame_range.stop
         elif isinstance(frame_range, tuple | list) and len(frame_range) == 2:
@@ -475,7 +475,6 @@ class EditingMixin:
             self._ledger.emit(ev.TracksAssigned(
                 tuple(m[0] for m in moves), tuple(m[1] for m in moves),
                 tuple(targets[m[2]] for m in moves)))
-        del vid
 
     def remove_track(self: Labels, track: Track) -> None:
         """Untrack its instances, then remove the track."""

@@ -100,18 +100,17 @@ def export_project(state: State) -> ProjectData:
     return data
 
 
-def _merge_duplicate_frames(data: ProjectData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _merge_duplicate_frames(data: ProjectData) -> tuple[np.ndarray, np.ndarray]:
     """Frame rows to keep, and each instance's kept frame row (duplicates fold into
     the first frame with the same key; see docs/compat.md)."""
     n = data.n_frames
     keys = data.frame_video.astype(np.int64) << 40 | data.frame_idx.astype(np.int64)
     if n < 2 or np.all(keys[1:] > keys[:-1]):
-        identity = np.arange(n)
-        return identity, data.inst_frame, identity
+        return np.arange(n), data.inst_frame
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     canonical = first[inverse]
     keep = np.flatnonzero(canonical == np.arange(n))
-    return keep, canonical[data.inst_frame] if data.n_instances else data.inst_frame, canonical
+    return keep, canonical[data.inst_frame] if data.n_instances else data.inst_frame
 
 
 def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
@@ -139,7 +138,7 @@ def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
         events.append(ev.TrackAdded(ev.TrackDef(tid, str(name), int(spawned_on)), k))
         track_ids.append(tid)
 
-    keep, inst_frame, _ = _merge_duplicate_frames(data)
+    keep, inst_frame = _merge_duplicate_frames(data)
     n_inst = data.n_instances
     vids = np.asarray(video_ids, dtype=np.int64)
     sids = np.asarray(skeleton_ids, dtype=np.int64)

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from ledger.events import SkeletonDef, SuggestionDef, TrackDef, VideoDef
-from ledger.ids import NO_ID
 from ledger.rangelist import RangeList
 from ledger.tables import FrameTable, InstanceTable
 
@@ -132,6 +131,3 @@ def canonical_caches(state: State) -> tuple[dict[OccupancyKey, tuple], dict[int,
     counts = {v: list(c) for v, c in state.counts.items()}
     return occ, counts
 
-
-def track_or_none(track: int) -> int | None:
-    return None if track == NO_ID else track

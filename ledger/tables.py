@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from ledger.ids import NO_ID
-
 
 class Columns:
     """Named, equally long numpy columns with spare capacity at the end."""
@@ -273,6 +271,3 @@ class InstanceTable:
         self.cols.cols["pt_start"][row] = start
         self.cols.cols["n_pts"][row] = n
 
-
-def none_if_no_id(value: int) -> int | None:
-    return None if value == NO_ID else value
