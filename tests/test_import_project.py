@@ -14,7 +14,7 @@ from ledger.project_convert import export_project, import_events
 
 def _data(frames: list[tuple[int, int]], per_frame: int = 2) -> ProjectData:
     d = ProjectData()
-    d.videos = [VideoData(backend={"filename": "/v0.mp4"}), VideoData(backend={"filename": "/v1.mp4"})]
+    d.videos = [VideoData(backend={"filename": f"/v{k}.mp4"}) for k in range(2)]
     d.skeletons = [SkeletonData("s", ["a", "b"], [(0, 1)])]
     d.tracks = [(0, "t")]
     n = len(frames) * per_frame
