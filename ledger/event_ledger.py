@@ -313,6 +313,11 @@ class EventLedger:
     def _ensure_hashes(self, upto: int) -> None:
         if upto <= self._hashed_upto:
             return
+        stored = getattr(self.store, "hash_at", None)
+        if stored is not None:  # a durable store hashed every record as it wrote it
+            self._last_hash = stored(upto) or ""
+            self._hashed_upto = upto
+            return
         self._last_hash = chain_hashes(self.store.read(self._hashed_upto + 1, upto),
                                        self._last_hash)
         self._hashed_upto = upto

@@ -378,7 +378,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="S,M")
     ap.add_argument("--data-dir", default="/tmp/ledger-bench")
     ap.add_argument("--repeat", type=int, default=0,
-                    help="repeats per operation (default: 3 for S, 1 otherwise)")
+                    help="repeats per operation (default: 3 for S and M, 1 for L)")
     ap.add_argument("--ops", default=",".join(OPS))
     ap.add_argument("--profile", action="store_true", help="cProfile Labels.load_file only")
     ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
@@ -427,7 +427,7 @@ def main() -> None:
     for size in sizes:
         path = ensure(data_dir, size)
         gen[size] = f"`{path}` ({path.stat().st_size / 1e6:.1f} MB)"
-        repeat = args.repeat or (3 if size == "S" else 1)
+        repeat = args.repeat or (3 if size in ("S", "M") else 1)
         results[size] = {}
         for op in ops:
             r = run_worker(op, path, repeat)
