@@ -147,8 +147,7 @@ def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
         if row is not None and c["alive"][row]:
             raise EventMismatch(f"instance {ident} is already in the labels")
     offsets = batch.pt_offsets.tolist()
-    table.points.own()
-    p = table.points.cols
+    pool = table.points
     fc = fr.cols.cols
     tracks = batch.track.tolist()
     kinds = batch.kind.tolist()
@@ -158,13 +157,11 @@ def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
         if fresh:
             row = table.cols.reserve(1)
             table.index.add(ident, row)
-            c["pt_start"][row] = table.points.reserve(n_pts[k])
-            c["n_pts"][row] = n_pts[k]
             c = table.cols.cols
-            p = table.points.cols
+            c["pt_start"][row] = pool.alloc(n_pts[k])
+            c["n_pts"][row] = n_pts[k]
         elif int(c["n_pts"][row]) != n_pts[k]:
             table.realloc_points(row, n_pts[k])
-            p = table.points.cols
         f_row = frame_rows[k]
         c["id"][row] = ident
         c["frame"][row] = f_row
@@ -175,13 +172,8 @@ def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
         c["tracking_score"][row] = batch.tracking_score[k]
         c["from_predicted"][row] = batch.from_predicted[k]
         c["alive"][row] = True
-        a = int(c["pt_start"][row])
-        b0, b1 = offsets[k], offsets[k + 1]
-        p["x"][a:a + n_pts[k]] = batch.x[b0:b1]
-        p["y"][a:a + n_pts[k]] = batch.y[b0:b1]
-        p["visible"][a:a + n_pts[k]] = batch.visible[b0:b1]
-        p["complete"][a:a + n_pts[k]] = batch.complete[b0:b1]
-        p["score"][a:a + n_pts[k]] = batch.point_score[b0:b1]
+        pool.write_columns(int(c["pt_start"][row]), _batch_points(batch, offsets[k],
+                                                                  offsets[k + 1]))
         _attach_one(state, row, f_row, fresh)
         counter = "n_pred" if kinds[k] else "n_user"
         before = int(fc[counter][f_row])
@@ -189,6 +181,12 @@ def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
         if before == 0:
             _count(state, videos[k])[2 if kinds[k] else 1] += 1
         _occ_add(state, videos[k], tracks[k], fidxs[k])
+
+
+def _batch_points(batch: ev.InstanceBatch, a: int, b: int) -> dict[str, np.ndarray]:
+    """Point columns ``a:b`` of a batch, named as the pool names them."""
+    return {"x": batch.x[a:b], "y": batch.y[a:b], "visible": batch.visible[a:b],
+            "complete": batch.complete[a:b], "score": batch.point_score[a:b]}
 
 
 def _attach_one(state: State, r: int, f: int, fresh: bool) -> None:
@@ -254,13 +252,13 @@ def _add_instances(state: State, batch: ev.InstanceBatch,
         fresh_ids = batch.ids[fresh]
         table.index.add_block(fresh_ids, first)
         n_pts_fresh = batch.n_pts[fresh].astype(np.int64)
-        adopt = n_fresh == n and table.points.n == 0 and n > SMALL_BATCH
+        # a batch's points are an immutable event payload: borrow them (the pool
+        # copies a segment before its first write)
+        adopt = n_fresh == n and n > SMALL_BATCH
         if adopt:
-            table.points.adopt({"x": batch.x, "y": batch.y, "visible": batch.visible,
-                                "complete": batch.complete, "score": batch.point_score})
-            p0 = 0
+            p0 = table.points.adopt(_batch_points(batch, 0, int(offsets[-1])), offsets)
         else:
-            p0 = table.points.reserve(int(n_pts_fresh.sum()), zero=n_fresh != n)
+            p0 = table.points.alloc(int(n_pts_fresh.sum()))
         starts = np.zeros(n_fresh, dtype=np.int64)
         np.cumsum(n_pts_fresh[:-1], out=starts[1:])
         table.cols.cols["pt_start"][first:first + n_fresh] = p0 + starts
@@ -281,24 +279,14 @@ def _add_instances(state: State, batch: ev.InstanceBatch,
     c["tracking_score"][sel] = batch.tracking_score
     c["from_predicted"][sel] = batch.from_predicted
     c["alive"][sel] = True
-    # points: destination indices for every point of the batch
-    if n_fresh and adopt:
-        pass  # the pool is the batch's own point columns
-    elif n_fresh == n and n > 0 and np.all(np.diff(rows) == 1):
-        a = int(c["pt_start"][rows[0]])
-        dest = slice(a, a + int(offsets[-1]))
-    else:
-        dest = np.concatenate([np.arange(int(c["pt_start"][r]), int(c["pt_start"][r])
-                                         + int(batch.n_pts[i]))
-                               for i, r in enumerate(rows.tolist())]).astype(np.int64)
-    if not (n_fresh and adopt):
-        table.points.own()
-        p = table.points.cols
-        p["x"][dest] = batch.x
-        p["y"][dest] = batch.y
-        p["visible"][dest] = batch.visible
-        p["complete"][dest] = batch.complete
-        p["score"][dest] = batch.point_score
+    if not adopt:
+        if n_fresh == n and n > 0 and np.all(np.diff(rows) == 1):
+            table.points.write_columns(int(c["pt_start"][rows[0]]),
+                                       _batch_points(batch, 0, int(offsets[-1])))
+        else:
+            for i, r in enumerate(rows.tolist()):
+                table.points.write_columns(int(c["pt_start"][r]), _batch_points(
+                    batch, int(offsets[i]), int(offsets[i + 1])))
     _attach_to_frames(state, rows, frame_rows, fresh)
     _count_instances(state, frame_rows, batch.kind, +1)
     fvid = fr.cols.cols["video"][frame_rows]
@@ -542,13 +530,7 @@ def _point_set(state: State, e: ev.PointSet) -> None:
     except KeyError:
         raise EventMismatch(f"node {e.node} is not in skeleton {sk.name!r}") from None
     i = int(table.cols.cols["pt_start"][row]) + pos
-    table.points.own()
-    p = table.points.cols
-    p["x"][i] = e.x
-    p["y"][i] = e.y
-    p["visible"][i] = e.visible
-    p["complete"][i] = e.complete
-    p["score"][i] = e.score
+    table.points.set(i, e.x, e.y, e.visible, e.complete, e.score)
 
 
 def _points_set(state: State, e: ev.PointsSet) -> None:

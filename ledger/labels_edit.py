@@ -375,14 +375,12 @@ class EditingMixin:
             score = float_arg(score, "score")
         table = self._state.instances
         row = table.row_of(ident)
-        i = int(table.cols.cols["pt_start"][row]) + pos
-        p = table.points.cols
-        old_score = float(p["score"][i])
+        old_x, old_y, old_vis, old_comp, old_score = table.points.get(
+            int(table.cols.cols["pt_start"][row]) + pos)
         new_score = old_score if score is None else float(score)
         self._ledger.emit(ev.PointSet(
             ident, target._id, float(x), float(y), bool(visible), bool(complete), new_score,
-            float(p["x"][i]), float(p["y"][i]), bool(p["visible"][i]), bool(p["complete"][i]),
-            old_score))
+            old_x, old_y, old_vis, old_comp, old_score))
 
     def set_points(self: Labels, instance: Instance, points: Any) -> None:
         """Replace all points of an instance: (n_nodes, 2) xy (NaN = missing) or

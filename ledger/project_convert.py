@@ -86,17 +86,12 @@ def export_project(state: State) -> ProjectData:
     if len(rows):
         np.cumsum(n_pts[:-1], out=starts[1:])
     data.inst_pt_start = starts
-    src = ic["pt_start"][rows]
-    if len(rows) and np.all(src[1:] == src[:-1] + n_pts[:-1]):
-        idx: slice | np.ndarray = slice(int(src[0]), int(src[-1] + n_pts[-1]))  # views
-    else:
-        idx = point_index(src, n_pts)
-    p = state.instances.points.cols
-    data.point_x = p["x"][idx]
-    data.point_y = p["y"][idx]
-    data.point_visible = p["visible"][idx]
-    data.point_complete = p["complete"][idx]
-    data.point_score = p["score"][idx]
+    p, _ = state.instances.points.gather(ic["pt_start"][rows], n_pts)  # views if it can
+    data.point_x = p["x"]
+    data.point_y = p["y"]
+    data.point_visible = p["visible"]
+    data.point_complete = p["complete"]
+    data.point_score = p["score"]
     return data
 
 

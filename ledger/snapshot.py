@@ -72,7 +72,7 @@ def state_to_bytes(state: State, book: LedgerBookkeeping) -> bytes:
         "frame_order": np.array(fr.order(), dtype=np.int64),
         "extra": [extra_rows, extra_lens, extra_flat],
         "instances": _cols(inst.cols),
-        "points": _cols(inst.points),
+        "points": inst.points.to_columns(),
         "index_single": [np.array(list(single), np.int64), np.array(list(single.values()),
                                                                   np.int64)],
         "index_ranges": np.array(inst.index._ranges, dtype=np.int64).reshape(-1, 3),
@@ -113,7 +113,7 @@ def state_from_bytes(blob: bytes) -> tuple[State, LedgerBookkeeping]:
         st.frames.extra[r] = flat[pos:pos + n].tolist()
         pos += n
     _restore_cols(st.instances.cols, data["instances"])
-    _restore_cols(st.instances.points, data["points"])
+    st.instances.points.from_columns(data["points"])
     ids, idx_rows = data["index_single"]
     st.instances.index.single = dict(zip(ids.tolist(), idx_rows.tolist(), strict=True))
     for first, end, row0 in data["index_ranges"].tolist():

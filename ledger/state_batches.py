@@ -36,19 +36,14 @@ def instance_batch_from_rows(state: State, rows: np.ndarray) -> ev.InstanceBatch
     c = state.instances.cols.cols
     fc = state.frames.cols.cols
     f_rows = c["frame"][rows]
-    starts, lengths = c["pt_start"][rows], c["n_pts"][rows].astype(np.int64)
-    if len(rows) and np.all(starts[1:] == starts[:-1] + lengths[:-1]):
-        pts: np.ndarray | slice = slice(int(starts[0]), int(starts[-1] + lengths[-1]))
-    else:
-        pts = point_index(starts, lengths)
+    points, borrowed = state.instances.points.gather(c["pt_start"][rows], c["n_pts"][rows])
     rows = _as_slice(rows)  # type: ignore[assignment]
-    p = state.instances.points.cols
-    # Points still borrowed from an (immutable) import event never change: a batch
-    # may share them. Owned points can change later, so they are copied.
-    borrowed = state.instances.points.shared and isinstance(pts, slice)
 
-    def take(col: np.ndarray) -> np.ndarray:
-        return col[pts] if borrowed else col[pts].copy()
+    def take(name: str) -> np.ndarray:
+        # Points borrowed from an immutable event never change: a batch may share
+        # them. Anything else may change later, so it is copied (gathers already are).
+        col = points[name]
+        return col if borrowed or col.base is None else col.copy()
 
     return ev.InstanceBatch(
         ids=c["id"][rows].copy(), video=fc["video"][f_rows].copy(),
@@ -56,8 +51,8 @@ def instance_batch_from_rows(state: State, rows: np.ndarray) -> ev.InstanceBatch
         track=c["track"][rows].copy(), kind=c["kind"][rows].copy(),
         score=c["score"][rows].copy(), tracking_score=c["tracking_score"][rows].copy(),
         from_predicted=c["from_predicted"][rows].copy(),
-        n_pts=c["n_pts"][rows].astype(np.int32), x=take(p["x"]), y=take(p["y"]),
-        visible=take(p["visible"]), complete=take(p["complete"]), point_score=take(p["score"]))
+        n_pts=c["n_pts"][rows].astype(np.int32), x=take("x"), y=take("y"),
+        visible=take("visible"), complete=take("complete"), point_score=take("score"))
 
 
 def frames_batch(state: State, frame_rows: list[int]) -> ev.FrameBatch:

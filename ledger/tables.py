@@ -17,60 +17,8 @@ from typing import Any
 
 import numpy as np
 
-
-class Columns:
-    """Named, equally long numpy columns with spare capacity at the end."""
-
-    def __init__(self, spec: dict[str, Any], capacity: int = 16) -> None:
-        self._spec = spec
-        self.shared = False  # columns borrowed from an event: copy before writing
-        self.n = 0
-        self.cols: dict[str, np.ndarray] = {
-            name: np.empty(capacity, dtype=dtype) for name, dtype in spec.items()
-        }
-
-    def reserve(self, extra: int, zero: bool = True) -> int:
-        """Make room for ``extra`` rows at the end; return the first new row.
-
-        ``zero=False`` skips clearing the new rows, for callers that write every
-        column of them straight away (bulk imports). Borrowed columns are copied
-        once, into the grown arrays."""
-        start = self.n
-        need = start + extra
-        cap = next(iter(self.cols.values())).shape[0]
-        if need > cap or self.shared:
-            new_cap = max(need, cap * 2, 16) if need > cap else cap
-            for name, col in self.cols.items():
-                grown = np.empty(new_cap, dtype=col.dtype)
-                grown[:start] = col[:start]
-                self.cols[name] = grown
-            self.shared = False
-        if zero:
-            for col in self.cols.values():
-                col[start:need] = 0
-        self.n = need
-        return start
-
-    def adopt(self, arrays: dict[str, np.ndarray]) -> None:
-        """Borrow whole columns (bulk import into an empty table) without copying.
-
-        The arrays belong to an immutable event, so the table is marked shared and
-        copies them (`own`) before its first write: a loaded project costs one copy
-        of its points only once someone edits it."""
-        n = len(next(iter(arrays.values())))
-        self.cols = {name: np.asarray(arrays[name], dtype=dtype)
-                     for name, dtype in self._spec.items()}
-        self.n = n
-        self.shared = True
-
-    def own(self) -> None:
-        """Stop sharing: copy borrowed columns so they may be written."""
-        if self.shared:
-            self.cols = {name: col.copy() for name, col in self.cols.items()}
-            self.shared = False
-
-    def view(self, name: str) -> np.ndarray:
-        return self.cols[name][: self.n]
+from ledger.columns import Columns
+from ledger.point_pool import PointPool
 
 
 class IdIndex:
@@ -148,13 +96,6 @@ INSTANCE_COLUMNS: dict[str, Any] = {
     "alive": np.bool_,
 }
 
-POINT_COLUMNS: dict[str, Any] = {
-    "x": np.float64,
-    "y": np.float64,
-    "visible": np.bool_,
-    "complete": np.bool_,
-    "score": np.float64,
-}
 
 FRAME_COLUMNS: dict[str, Any] = {
     "video": np.int64,
@@ -225,7 +166,7 @@ class InstanceTable:
 
     def __init__(self) -> None:
         self.cols = Columns(INSTANCE_COLUMNS)
-        self.points = Columns(POINT_COLUMNS, capacity=64)
+        self.points = PointPool()
         self.index = IdIndex()
 
     @property
@@ -251,23 +192,12 @@ class InstanceTable:
     def points_of(self, row: int) -> np.ndarray:
         """(n_nodes, 5) float array: x, y, visible, complete, score."""
         a, b = self.point_block(row)
-        p = self.points.cols
-        return np.stack([p["x"][a:b], p["y"][a:b], p["visible"][a:b],
-                         p["complete"][a:b], p["score"][a:b]], axis=1).astype(np.float64)
+        return self.points.read_block(a, b - a)
 
     def write_points(self, row: int, values: np.ndarray) -> None:
-        self.points.own()
-        a, b = self.point_block(row)
-        p = self.points.cols
-        p["x"][a:b] = values[:, 0]
-        p["y"][a:b] = values[:, 1]
-        p["visible"][a:b] = values[:, 2] != 0
-        p["complete"][a:b] = values[:, 3] != 0
-        p["score"][a:b] = values[:, 4]
+        self.points.write_block(int(self.cols.cols["pt_start"][row]), values)
 
     def realloc_points(self, row: int, n: int) -> None:
         """Give an instance a fresh point block of ``n`` rows (skeleton changed)."""
-        start = self.points.reserve(n)
-        self.cols.cols["pt_start"][row] = start
+        self.cols.cols["pt_start"][row] = self.points.alloc(n)
         self.cols.cols["n_pts"][row] = n
-

@@ -32,6 +32,7 @@ from ledger import (
 from ledger.apply import apply_event
 from ledger.codec import decode_event, encode_event
 from ledger.errors import LedgerError
+from ledger.point_pool import PointPool
 from ledger.state import State, canonical, canonical_caches, rebuild_caches
 
 coords = st.one_of(st.just(math.nan), st.integers(0, 50).map(float))
@@ -48,11 +49,17 @@ def _points(draw_values: list[tuple[float, float, bool]]) -> dict[str, Point]:
 class LedgerMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
+        # tiny point segments, so that gathers and writes cross segment borders
+        self._segment = PointPool.MAX_SEGMENT
+        PointPool.MAX_SEGMENT = 16
         self.labels = Labels()
         self.skeleton = Skeleton.from_names_and_edge_inds(["n0", "n1", "n2"], [(0, 1)])
         self.videos = [Video.from_filename(f"/missing/v{k}.mp4") for k in range(2)]
         self.tracks = [Track(0, "a"), Track(3, "b"), Track(1, "c")]
         self.seen: dict[int, dict] = {0: canonical(self.labels._state)}
+
+    def teardown(self) -> None:
+        PointPool.MAX_SEGMENT = getattr(self, "_segment", PointPool.MAX_SEGMENT)
 
     # ----------------------------------------------------------------- helpers
 

@@ -56,15 +56,13 @@ def node_ids(state: State, skeleton: int) -> tuple[int, ...]:
 
 def points_block(state: State, rows: np.ndarray, k: int) -> np.ndarray:
     """(n, k, 5) points of instances at ``rows`` that all have ``k`` points."""
-    c = state.instances.cols.cols
-    idx = c["pt_start"][rows][:, None] + np.arange(k)[None, :]
-    p = state.instances.points.cols
+    p = point_columns(state, rows, k)
     out = np.empty((len(rows), k, 5), dtype=np.float64)
-    out[..., 0] = p["x"][idx]
-    out[..., 1] = p["y"][idx]
-    out[..., 2] = p["visible"][idx]
-    out[..., 3] = p["complete"][idx]
-    out[..., 4] = p["score"][idx]
+    out[..., 0] = p["x"]
+    out[..., 1] = p["y"]
+    out[..., 2] = p["visible"]
+    out[..., 3] = p["complete"]
+    out[..., 4] = p["score"]
     return out
 
 
@@ -72,13 +70,8 @@ def point_columns(state: State, rows: np.ndarray, k: int) -> dict[str, np.ndarra
     """Each point column as an (n, k) array for instances at ``rows`` (a view, no
     copy, when their points are contiguous, as after a bulk import)."""
     starts = state.instances.cols.cols["pt_start"][rows]
-    p = state.instances.points.cols
-    if len(rows) and np.all(np.diff(starts) == k):
-        a = int(starts[0])
-        sl = slice(a, a + len(rows) * k)
-        return {name: col[sl].reshape(len(rows), k) for name, col in p.items()}
-    idx = starts[:, None] + np.arange(k)[None, :]
-    return {name: col[idx] for name, col in p.items()}
+    p, _ = state.instances.points.gather(starts, np.full(len(rows), k, dtype=np.int64))
+    return {name: col.reshape(len(rows), k) for name, col in p.items()}
 
 
 def differing_points(a: State, ra: np.ndarray, b: State, rb: np.ndarray, k: int) -> np.ndarray:

@@ -1,0 +1,75 @@
+"""Named numpy columns that grow in place: the storage of every table.
+
+Columns grow by doubling, so appending one row is amortised O(1) and a bulk import
+is a handful of array copies. Columns may also borrow arrays from an immutable
+event (`adopt`), copying them only before the first write (`own`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+POINT_COLUMNS: dict[str, Any] = {
+    "x": np.float64,
+    "y": np.float64,
+    "visible": np.bool_,
+    "complete": np.bool_,
+    "score": np.float64,
+}
+
+
+class Columns:
+    """Named, equally long numpy columns with spare capacity at the end."""
+
+    def __init__(self, spec: dict[str, Any], capacity: int = 16) -> None:
+        self._spec = spec
+        self.shared = False  # columns borrowed from an event: copy before writing
+        self.n = 0
+        self.cols: dict[str, np.ndarray] = {
+            name: np.empty(capacity, dtype=dtype) for name, dtype in spec.items()
+        }
+
+    def reserve(self, extra: int, zero: bool = True) -> int:
+        """Make room for ``extra`` rows at the end; return the first new row.
+
+        ``zero=False`` skips clearing the new rows, for callers that write every
+        column of them straight away (bulk imports). Borrowed columns are copied
+        once, into the grown arrays."""
+        start = self.n
+        need = start + extra
+        cap = next(iter(self.cols.values())).shape[0]
+        if need > cap or self.shared:
+            new_cap = max(need, cap * 2, 16) if need > cap else cap
+            for name, col in self.cols.items():
+                grown = np.empty(new_cap, dtype=col.dtype)
+                grown[:start] = col[:start]
+                self.cols[name] = grown
+            self.shared = False
+        if zero:
+            for col in self.cols.values():
+                col[start:need] = 0
+        self.n = need
+        return start
+
+    def adopt(self, arrays: dict[str, np.ndarray]) -> None:
+        """Borrow whole columns (bulk import into an empty table) without copying.
+
+        The arrays belong to an immutable event, so the table is marked shared and
+        copies them (`own`) before its first write: a loaded project costs one copy
+        of its points only once someone edits it."""
+        n = len(next(iter(arrays.values())))
+        self.cols = {name: np.asarray(arrays[name], dtype=dtype)
+                     for name, dtype in self._spec.items()}
+        self.n = n
+        self.shared = True
+
+    def own(self) -> None:
+        """Stop sharing: copy borrowed columns so they may be written."""
+        if self.shared:
+            self.cols = {name: col.copy() for name, col in self.cols.items()}
+            self.shared = False
+
+    def view(self, name: str) -> np.ndarray:
+        return self.cols[name][: self.n]
