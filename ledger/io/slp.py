@@ -423,7 +423,7 @@ _POOL_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete
 class _PredStream:
     """The ``pred_points`` dataset, read in chunks instead of all at once."""
 
-    CHUNK = 1 << 21
+    CHUNK = 1 << 18  # rows per read: bounds the extra memory of a mixed-kind file
 
     def __init__(self, ds: h5py.Dataset, check: Any) -> None:
         check(ds, "pred_points")
