@@ -48,6 +48,10 @@ class IntegrityError(LedgerError):
         self.seq = seq
 
 
+class EventMismatch(LedgerError):
+    """An event does not fit the state it is applied to (a corrupt or foreign log)."""
+
+
 class ConcurrencyError(LedgerError):
     """Another writer appended first; re-read and retry."""
 

@@ -25,6 +25,7 @@ from ledger.errors import NotFoundError, ReadOnlyError, ValidationError
 from ledger.event_ledger import EventLedger
 from ledger.ids import NO_ID, IdSource, RandomIds
 from ledger.labels_audit import AuditMixin
+from ledger.labels_defs import DefinitionsMixin
 from ledger.labels_edit import EditingMixin
 from ledger.labels_files import FilesMixin
 from ledger.labels_merge import MergeMixin
@@ -41,7 +42,7 @@ from ledger.state import State, canonical
 from ledger.store import Store
 
 
-class Labels(EditingMixin, MergeMixin, FilesMixin, AuditMixin):
+class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin):
     """A SLEAP project whose every change is an event in a ledger."""
 
     def __init__(self, labeled_frames: Iterable[LabeledFrame] | None = None,

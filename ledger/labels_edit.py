@@ -26,7 +26,6 @@ from ledger.ids import NO_ID
 from ledger.model.frame import LabeledFrame
 from ledger.model.instance import Instance, PredictedInstance
 from ledger.model.skeleton import Node, Skeleton
-from ledger.model.suggestion import SuggestionFrame
 from ledger.model.track import Track
 from ledger.model.video import Video
 from ledger.state_batches import frames_batch, instance_batch_from_rows
@@ -40,10 +39,12 @@ class EditingMixin:
 
     # ----------------------------------------------------------------- registration
 
-    def _fresh_id(self: Labels, wanted: int | None, taken: Any) -> int:
-        """Keep an object's id when it is free here (ids stay stable across copies of
-        a project, which is what merges match on), else draw a new one."""
-        if wanted is not None and wanted not in taken:
+    def _fresh_id(self: Labels, obj: Any, wanted: int | None, live: Any,
+                  table: dict[int, Any]) -> int:
+        """Keep an object's id when it is free here -- not live in the state and not
+        another object's (ids stay stable across copies of a project, which is what
+        merges match on, and across remove and re-add) -- else draw a new one."""
+        if wanted is not None and wanted not in live and table.get(wanted) in (None, obj):
             return wanted
         return self._ids.new_id()
 
@@ -68,12 +69,11 @@ class EditingMixin:
         target = skeleton
         if owner is not None and owner is not self:
             target = skeleton.copy_detached(deep=True)
-        taken_nodes = {n.id for s in self._state.skeletons.values() for n in s.nodes}
-        taken_nodes |= set(reg.nodes)
-        target._id = self._fresh_id(skeleton._id, self._state.skeletons.keys() | reg.skeletons)
+        live_nodes = {n.id for s in self._state.skeletons.values() for n in s.nodes}
+        target._id = self._fresh_id(target, skeleton._id, self._state.skeletons, reg.skeletons)
         for node, orig in zip(target._nodes, skeleton._nodes, strict=True):
-            node._id = self._fresh_id(orig._id, taken_nodes)
-            taken_nodes.add(node._id)
+            node._id = self._fresh_id(node, orig._id, live_nodes, reg.nodes)
+            live_nodes.add(node._id)
             reg.nodes[node._id] = node
         reg.skeletons[target._id] = target
         target._owner = self
@@ -95,7 +95,7 @@ class EditingMixin:
             return tid
         owner = track._owner
         target = track if owner is None or owner is self else Track(track.spawned_on, track.name)
-        target._id = self._fresh_id(track._id, self._state.tracks.keys() | reg.tracks)
+        target._id = self._fresh_id(target, track._id, self._state.tracks, reg.tracks)
         reg.tracks[target._id] = target
         target._owner = self
         if target is not track:
@@ -119,7 +119,7 @@ class EditingMixin:
         owner = video._owner
         target = video if owner is None or owner is self else Video(
             video.backend_dict(), source_video=video.source_video)
-        target._id = self._fresh_id(video._id, self._state.videos.keys() | reg.videos)
+        target._id = self._fresh_id(target, video._id, self._state.videos, reg.videos)
         reg.videos[target._id] = target
         target._owner = self
         if target is not video:
@@ -535,147 +535,6 @@ class EditingMixin:
             self._ledger.emit(ev.VideoRemoved(
                 st.videos[vid], st.video_order.index(vid),
                 frames_batch(st, rows) if rows else None, suggs, anchors))  # type: ignore[arg-type]
-
-    # ----------------------------------------------------------------- suggestions
-
-    def _suggestion_def(self: Labels, s: SuggestionFrame) -> ev.SuggestionDef:
-        if not isinstance(s, SuggestionFrame):
-            raise ValidationError(f"not a SuggestionFrame: {s!r}")
-        return ev.SuggestionDef(self.add_video(s.video), int(s.frame_idx), s.group)
-
-    def set_suggestions(self: Labels, suggestions: Iterable[SuggestionFrame]) -> None:
-        suggestions = list(suggestions)
-        with self.transaction("set suggestions"):
-            after = tuple(self._suggestion_def(s) for s in suggestions)
-            before = tuple(self._state.suggestions)
-            if after != before:
-                self._ledger.emit(ev.SuggestionsReplaced(before, after))
-
-    def append_suggestions(self: Labels, suggestions: Iterable[SuggestionFrame]) -> None:
-        self.set_suggestions(self.suggestions + list(suggestions))
-
-    def delete_suggestions(self: Labels, video: Video) -> None:
-        self.set_suggestions([s for s in self.suggestions if s.video is not video])
-
-    def clear_suggestions(self: Labels) -> None:
-        self.set_suggestions([])
-
-    def add_suggestion(self: Labels, video: Video, frame_idx: int, group: int | None = None
-                       ) -> None:
-        """Add a suggestion unless that (video, frame) is already suggested."""
-        frame_idx = int_arg(frame_idx, "frame_idx")
-        if group is not None:
-            group = int_arg(group, "group")
-        if self.find_suggestion(video, frame_idx) is not None:
-            return
-        with self.transaction("add suggestion"):
-            d = self._suggestion_def(SuggestionFrame(video, frame_idx, group))
-            self._ledger.emit(ev.SuggestionAdded(d, len(self._state.suggestions)))
-
-    def remove_suggestion(self: Labels, video: Video, frame_idx: int) -> None:
-        vid = self._vid(video)
-        for k, s in enumerate(self._state.suggestions):
-            if s.video == vid and s.frame_idx == frame_idx:
-                self._ledger.emit(ev.SuggestionRemoved(s, k))
-                return
-        raise NotFoundError(f"no suggestion for frame {frame_idx} of {video!r}")
-
-    # ----------------------------------------------------------------- anchors
-
-    def add_negative_anchor(self: Labels, video: Video, frame_idx: int,
-                            where: tuple[float, float]) -> None:
-        if not isinstance(where, tuple | list | np.ndarray) or len(where) != 2:
-            raise ValidationError(f"where must be (x, y), not {where!r}")
-        entry = (int_arg(frame_idx, "frame_idx"), float_arg(where[0], "x"),
-                 float_arg(where[1], "y"))
-        with self.transaction("add negative anchor"):
-            vid = self.add_video(video)
-            n = len(self._state.anchors.get(vid, []))
-            self._ledger.emit(ev.AnchorsAdded(vid, (n,), (entry,)))
-
-    def remove_negative_anchors(self: Labels, video: Video, frame_idx: int,
-                                where: tuple[float, float] | None = None) -> None:
-        """Remove a frame's anchors (only the one at ``where`` when given); a video
-        that is not in the labels has none (as in SLEAP)."""
-        vid = self._vid(video)
-        if vid is None:
-            return
-        lst = self._state.anchors.get(vid, [])
-        hits = [(k, tuple(a)) for k, a in enumerate(lst) if a[0] == frame_idx and (
-            where is None or (abs(a[1] - where[0]) < 1e-9 and abs(a[2] - where[1]) < 1e-9))]
-        if hits:
-            self._ledger.emit(ev.AnchorsRemoved(vid, tuple(k for k, _ in hits),
-                                                tuple(a for _, a in hits)))  # type: ignore[misc]
-
-    # ----------------------------------------------------------------- skeletons
-
-    def _skeleton_id(self: Labels, skeleton: Skeleton) -> int:
-        sid = self._sid(skeleton)
-        if sid is None:
-            raise NotFoundError(f"skeleton {skeleton.name!r} is not in the labels")
-        return sid
-
-    def add_node(self: Labels, skeleton: Skeleton, name: str) -> None:
-        """Add a node; every instance of the skeleton gets a missing point for it."""
-        if not isinstance(name, str) or not name:
-            raise ValidationError(f"a node name must be a non-empty string, not {name!r}")
-        sid = self._skeleton_id(skeleton)
-        before = self._state.skeletons[sid]
-        if any(n.name == name for n in before.nodes):
-            raise ValidationError(f"skeleton {skeleton.name!r} already has a node named {name!r}")
-        node = ev.NodeDef(self._ids.new_id(), str(name))
-        after = ev.SkeletonDef(sid, before.name, before.nodes + (node,), before.edges,
-                               before.symmetries)
-        self._ledger.emit(ev.NodeAdded(before, after, node.id, np.zeros(0, np.int64),
-                                       np.zeros((0, 5))))
-
-    def rename_node(self: Labels, skeleton: Skeleton, old_name: str, new_name: str) -> None:
-        sid = self._skeleton_id(skeleton)
-        before = self._state.skeletons[sid]
-        names = [n.name for n in before.nodes]
-        if old_name not in names:
-            raise NotFoundError(f"node {old_name!r} is not in skeleton {skeleton.name!r}")
-        if new_name != old_name and new_name in names:
-            raise ValidationError(f"skeleton {skeleton.name!r} already has a node {new_name!r}")
-        nodes = tuple(ev.NodeDef(n.id, new_name if n.name == old_name else n.name, n.weight)
-                      for n in before.nodes)
-        self._ledger.emit(ev.SkeletonChanged(before, ev.SkeletonDef(
-            sid, before.name, nodes, before.edges, before.symmetries)))
-
-    def remove_node(self: Labels, skeleton: Skeleton, name: str) -> None:
-        """Remove a node; instances drop its point (kept in the event for undo)."""
-        sid = self._skeleton_id(skeleton)
-        st = self._state
-        before = st.skeletons[sid]
-        hit = [n for n in before.nodes if n.name == name]
-        if not hit:
-            raise NotFoundError(f"node {name!r} is not in skeleton {skeleton.name!r}")
-        node = hit[0]
-        pos = before.node_position(node.id)
-        after = ev.SkeletonDef(
-            sid, before.name, tuple(n for n in before.nodes if n.id != node.id),
-            tuple(e for e in before.edges if node.id not in e),
-            tuple(s for s in before.symmetries if node.id not in s))
-        c = st.instances.cols.cols
-        live = st.live_instance_rows()
-        rows = live[c["skeleton"][live] == sid]
-        values = np.array([st.instances.points_of(int(r))[pos] for r in rows]).reshape(-1, 5)
-        self._ledger.emit(ev.NodeRemoved(before, after, node.id, c["id"][rows].copy(), values))
-
-    def _edit_skeleton(self: Labels, skeleton: Skeleton, method: str, args: tuple) -> None:
-        """Apply a structural edit (edges, symmetries) to a copy, then commit the
-        difference as one `SkeletonChanged` event."""
-        sid = self._skeleton_id(skeleton)
-        clone = skeleton.copy_detached()
-        getattr(clone, method)(*args)
-        self._ledger.emit(ev.SkeletonChanged(self._state.skeletons[sid], skeleton_def(clone, sid)))
-
-    # ----------------------------------------------------------------- provenance
-
-    def set_provenance(self: Labels, provenance: dict[str, Any]) -> None:
-        before = dict(self._state.provenance)
-        if before != provenance:
-            self._ledger.emit(ev.ProvenanceSet(before, dict(provenance)))
 
 
 def skeleton_def(skeleton: Skeleton, sid: int | None = None) -> ev.SkeletonDef:

@@ -87,10 +87,12 @@ class Registry:
                 node = Node(nd.name, nd.weight)
                 node._id = nd.id
                 self.nodes[nd.id] = node
+            node._id = nd.id
             node._name = nd.name
             node.weight = nd.weight
             node._skeleton = skel
             nodes.append(node)
+        skel._id = d.id
         skel._name = d.name
         skel._nodes = nodes
         skel._edges = [(self.nodes[a], self.nodes[b]) for a, b in d.edges]
@@ -105,6 +107,7 @@ class Registry:
             track = Track(d.spawned_on, d.name)
             track._id = d.id
             self.tracks[d.id] = track
+        track._id = d.id
         track._name = d.name
         track._spawned_on = d.spawned_on
         if track._owner is None:
@@ -118,6 +121,7 @@ class Registry:
             video._id = d.id
             self.videos[d.id] = video
         else:
+            video._id = d.id
             video._sync(d.backend, d.source_video)
         if video._owner is None:
             video._owner = self.labels

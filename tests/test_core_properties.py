@@ -12,6 +12,7 @@ midway). After every step:
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from hypothesis import HealthCheck, settings
@@ -240,7 +241,9 @@ class LedgerMachine(RuleBasedStateMachine):
             self.seen[self.labels._ledger.head] = before
 
 
+# LEDGER_PROPERTY_EXAMPLES raises the example count for long runs (default 300).
 LedgerMachine.TestCase.settings = settings(
-    max_examples=300, stateful_step_count=40, deadline=None,
+    max_examples=int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "300")),
+    stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 TestLedgerMachine = LedgerMachine.TestCase
