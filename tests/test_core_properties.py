@@ -58,6 +58,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.videos = [Video.from_filename(f"/missing/v{k}.mp4") for k in range(2)]
         self.tracks = [Track(0, "a"), Track(3, "b"), Track(1, "c")]
         self.seen: dict[int, dict] = {0: canonical(self.labels._state)}
+        self.removed_frames: list[LabeledFrame] = []
+        self.removed_instances: list[Instance] = []
 
     def teardown(self) -> None:
         PointPool.MAX_SEGMENT = getattr(self, "_segment", PointPool.MAX_SEGMENT)
@@ -100,11 +102,28 @@ class LedgerMachine(RuleBasedStateMachine):
         if pairs:
             lf, inst = data.draw(st.sampled_from(pairs))
             self.labels.remove_instance(lf, inst)
+            self.removed_instances.append(inst)
 
     @precondition(lambda self: len(self.labels) > 0)
     @rule(data=st.data())
     def remove_frame(self, data: st.DataObject) -> None:
-        self.labels.remove(data.draw(st.sampled_from(self._frames())))
+        frame = data.draw(st.sampled_from(self._frames()))
+        self.labels.remove(frame)
+        self.removed_frames.append(frame)
+
+    @precondition(lambda self: self.removed_frames or self.removed_instances)
+    @rule(data=st.data())
+    def readd_removed_object(self, data: st.DataObject) -> None:
+        """The same Python object goes back in (undo may have put it back already)."""
+        frames = [f for f in self.removed_frames if f._labels is None]
+        insts = [i for i in self.removed_instances if i._labels is None]
+        if frames and data.draw(st.booleans()):
+            self.labels.append(data.draw(st.sampled_from(frames)))
+        elif insts and len(self.labels):
+            inst = data.draw(st.sampled_from(insts))
+            if inst.skeleton in self.labels.skeletons and \
+                    len(inst.point_rows()) == len(inst.skeleton.nodes):
+                self.labels.add_instance(data.draw(st.sampled_from(self._frames())), inst)
 
     @precondition(lambda self: len(self.labels) > 0)
     @rule(data=st.data(), x=coords, y=coords, visible=st.booleans())
