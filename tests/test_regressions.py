@@ -48,3 +48,26 @@ def test_track_removed_readded_and_both_undone_keeps_its_id():
     assert labels.get_track_occupancy(video) == {None: labels.cache.get_track_occupancy(
         video, None)}
     assert _replayed(labels) == labels.canonical()
+
+
+def test_merge_removing_two_nodes_is_undone_exactly():
+    """theirs removes two nodes; the merge's events must carry each removed node's
+    own values, so undoing the merge restores every point."""
+    from ledger.merging import fork_in_memory, merge
+
+    skel = Skeleton.from_names_and_edge_inds(["n0", "n1", "n2"], [(0, 1)])
+    video = Video.from_filename("/m/v0.mp4")
+    base = Labels()
+    for f in range(2):
+        base.append(LabeledFrame(video, f, [Instance(
+            skel, {"n0": Point(0, 0), "n1": Point(5, 5), "n2": Point(0, float(f + 1))})]))
+    ours, theirs = fork_in_memory(base), fork_in_memory(base)
+    theirs.remove_node(theirs.skeleton, "n0")
+    theirs.remove_node(theirs.skeleton, "n2")
+    before = ours.canonical()
+    result = merge(ours, theirs)
+    result.commit("merge")
+    assert ours.skeleton.node_names == ["n1"]
+    ours.undo()
+    assert ours.canonical() == before
+    assert ours[1].instances[0]["n2"].y == 2.0

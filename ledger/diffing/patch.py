@@ -208,7 +208,7 @@ class _Layout:
         for sid, target in self.p.skeletons.items():
             if target is None or sid not in self.st.skeletons:
                 continue
-            cur = self.st.skeletons[sid]
+            cur = original = self.st.skeletons[sid]
             want = {n.id for n in target.nodes}
             for node in [n for n in cur.nodes if n.id not in want]:
                 after = ev.SkeletonDef(
@@ -216,10 +216,10 @@ class _Layout:
                     tuple(e for e in cur.edges if node.id not in e),
                     tuple(s for s in cur.symmetries if node.id not in s))
                 rows = self._live_rows_of_skeleton(sid)
-                pos = cur.node_position(node.id)
-                k = len(cur.nodes)
-                values = g.points_block(self.st, rows, k)[:, pos] if len(rows) else \
-                    np.zeros((0, 5))
+                # the state still has the original layout (node edits come before
+                # any point edit of the patch), so read the node's column there
+                values = g.points_block(self.st, rows, len(original.nodes))[
+                    :, original.node_position(node.id)] if len(rows) else np.zeros((0, 5))
                 ids = self.st.instances.cols.cols["id"][rows].copy()
                 self.events.append(ev.NodeRemoved(cur, after, node.id, ids, values))
                 cur = after

@@ -15,6 +15,7 @@ empty.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -157,7 +158,8 @@ def _seeded(data: st.DataObject) -> tuple[Labels, Labels, Labels]:
     return base, ours, theirs
 
 
-SETTINGS = settings(max_examples=25, deadline=None,
+SETTINGS = settings(max_examples=int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "300")),
+                    deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
