@@ -73,3 +73,15 @@ class Columns:
 
     def view(self, name: str) -> np.ndarray:
         return self.cols[name][: self.n]
+
+
+def ranges_to_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenated ``range(starts[i], starts[i] + lengths[i])`` for all i, without
+    a Python loop (how point blocks of many instances are gathered)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    return np.repeat(np.asarray(starts, dtype=np.int64) - offsets, lengths) + np.arange(total)

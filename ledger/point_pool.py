@@ -22,20 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ledger.columns import POINT_COLUMNS, Columns
+from ledger.columns import POINT_COLUMNS, Columns, ranges_to_index
 
 NAMES = tuple(POINT_COLUMNS)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``range(starts[i], starts[i] + lengths[i])``."""
-    lengths = lengths.astype(np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    return np.repeat(starts.astype(np.int64) - offsets, lengths) + np.arange(total)
 
 
 class PointPool:
@@ -160,7 +149,7 @@ class PointPool:
         first = int(starts[0])
         if np.all(starts[1:] == starts[:-1] + lengths[:-1]):
             return self._gather_range(first, total)
-        idx = _ranges(starts, lengths)
+        idx = ranges_to_index(starts, lengths)
         which = np.searchsorted(np.asarray(self.bases, dtype=np.int64), idx, side="right") - 1
         out = {name: np.empty(total, dtype=dtype) for name, dtype in POINT_COLUMNS.items()}
         for k in np.unique(which).tolist():

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from ledger import events as ev
+from ledger.columns import ranges_to_index
 from ledger.ids import NO_ID, IdSource
 from ledger.io.project_data import ProjectData, SkeletonData, VideoData
 from ledger.state import State
-from ledger.state_batches import point_index
 
 
 def _lookup(ids_in_order: list[int], values: np.ndarray) -> np.ndarray:
@@ -145,7 +145,7 @@ def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
     contiguous = n_inst == 0 or (
         data.inst_pt_start[0] == 0 and np.array_equal(data.inst_pt_start[1:],
                                                       np.cumsum(n_pts)[:-1]))
-    idx = slice(None) if contiguous else point_index(data.inst_pt_start, n_pts)
+    idx = slice(None) if contiguous else ranges_to_index(data.inst_pt_start, n_pts)
     fp = data.inst_from_predicted
     batch = ev.InstanceBatch(
         ids=inst_ids,

@@ -12,17 +12,6 @@ from ledger import events as ev
 from ledger.state import State
 
 
-def point_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenated ``range(starts[i], starts[i] + lengths[i])`` for all i."""
-    lengths = lengths.astype(np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.zeros(len(lengths), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    return np.repeat(starts.astype(np.int64) - offsets, lengths) + np.arange(total)
-
-
 def _as_slice(index: np.ndarray) -> np.ndarray | slice:
     """A slice when ``index`` is consecutive (copies become memcpy, not gathers)."""
     if len(index) and int(index[-1]) - int(index[0]) == len(index) - 1 and \

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ledger import events as ev
+from ledger.columns import ranges_to_index
 from ledger.state import State
-from ledger.state_batches import point_index
 
 MISSING_POINT = np.array([np.nan, np.nan, 1.0, 0.0, 0.0])
 """The value `NodeAdded` gives an instance's new point (x, y, visible, complete, score)."""
@@ -159,7 +159,7 @@ def take(batch: ev.InstanceBatch, index: np.ndarray) -> ev.InstanceBatch:
     if len(index) == len(batch) and (len(index) == 0 or np.array_equal(
             index, np.arange(len(batch)))):
         return batch
-    pts = point_index(batch.pt_offsets[:-1][index], batch.n_pts[index])
+    pts = ranges_to_index(batch.pt_offsets[:-1][index], batch.n_pts[index])
     return ev.InstanceBatch(
         batch.ids[index], batch.video[index], batch.frame_idx[index], batch.skeleton[index],
         batch.track[index], batch.kind[index], batch.score[index],

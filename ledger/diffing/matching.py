@@ -20,11 +20,11 @@ import numpy as np
 
 from ledger import events as ev
 from ledger.apply import apply_event
+from ledger.columns import ranges_to_index
 from ledger.diffing import gather as g
 from ledger.ids import NO_ID, IdSource, RandomIds
 from ledger.labels_merge import weak_filename_match
 from ledger.state import State
-from ledger.state_batches import point_index
 
 InstanceRule = Literal["exact", "tolerance", "rank"]
 
@@ -114,7 +114,7 @@ def match_instances(ours: State, theirs: State, video_map: dict[int, int],
     cnt = np.searchsorted(sk, t_key, "right") - start
     cnt[t_key < 0] = 0
     t_idx = np.repeat(np.arange(len(t_key)), cnt)
-    o_idx = order[point_index(start, cnt)] if cnt.sum() else np.zeros(0, np.int64)
+    o_idx = order[ranges_to_index(start, cnt)] if cnt.sum() else np.zeros(0, np.int64)
     if len(t_idx) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     t_skel = _id_map(np.fromiter(skel_map, np.int64, len(skel_map)),

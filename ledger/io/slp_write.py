@@ -24,6 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ledger.columns import ranges_to_index
 from ledger.errors import FormatError, LedgerError
 from ledger.io import sleap_meta as meta_io
 from ledger.io.atomic import atomic_write_path
@@ -61,21 +62,6 @@ PRED_POINTS_DTYPE = np.dtype(
 )
 
 FrameSource = Callable[[int, int], np.ndarray]
-
-
-def ranges_to_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(s, s + n)`` for every pair, without a Python loop."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    keep = lengths > 0
-    starts, lengths = np.asarray(starts, np.int64)[keep], lengths[keep]
-    steps = np.ones(total, np.int64)
-    offsets = np.cumsum(lengths)[:-1]
-    steps[0] = starts[0]
-    steps[offsets] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
-    return np.cumsum(steps)
 
 
 def point_rows(starts: np.ndarray, lengths: np.ndarray) -> slice | np.ndarray:

@@ -21,51 +21,23 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import machine, median, percentile, table, write_section  # noqa: E402
+from synthetic import synthetic  # noqa: E402
 
 import ledger  # noqa: E402
 from ledger import events as ev  # noqa: E402
 from ledger.event_ledger import TOOL_VERSION  # noqa: E402
-from ledger.io.project_data import ProjectData, SkeletonData, VideoData  # noqa: E402
 from ledger.labels import Labels  # noqa: E402
 from ledger.project_convert import import_events  # noqa: E402
 from ledger.record import Record  # noqa: E402
 from ledger.store.sqlite import SqliteStore  # noqa: E402
 
 
-def project(n_frames: int, n_inst: int = 3, n_nodes: int = 20) -> ProjectData:
-    rng = np.random.default_rng(1)
-    d = ProjectData()
-    d.videos = [VideoData(backend={"filename": "/bench/video.mp4"})]
-    d.skeletons = [SkeletonData("sk", [f"n{i}" for i in range(n_nodes)],
-                                [(i, i + 1) for i in range(n_nodes - 1)])]
-    d.tracks = [(0, f"t{k}") for k in range(n_inst)]
-    n = n_frames * n_inst
-    d.frame_video = np.zeros(n_frames, np.int64)
-    d.frame_idx = np.arange(n_frames, dtype=np.int64)
-    d.frame_inst_start = np.arange(n_frames, dtype=np.int64) * n_inst
-    d.frame_inst_end = d.frame_inst_start + n_inst
-    d.inst_frame = np.repeat(np.arange(n_frames), n_inst)
-    d.inst_kind = np.ones(n, np.uint8)
-    d.inst_skeleton = np.zeros(n, np.int64)
-    d.inst_track = np.tile(np.arange(n_inst), n_frames).astype(np.int64)
-    d.inst_from_predicted = np.full(n, -1, np.int64)
-    d.inst_score = rng.random(n)
-    d.inst_tracking_score = rng.random(n)
-    d.inst_pt_start = np.arange(n, dtype=np.int64) * n_nodes
-    p = n * n_nodes
-    d.point_x, d.point_y = rng.random(p) * 500, rng.random(p) * 500
-    d.point_visible, d.point_complete = np.ones(p, bool), np.zeros(p, bool)
-    d.point_score = rng.random(p)
-    return d
-
-
 def build_base(path: str, n_frames: int) -> None:
     labels = ledger.open(path, author="bench")
-    labels._ledger.commit_events(import_events(project(n_frames), labels._ids), "import")
+    events = import_events(synthetic(n_frames, 3, 20, 0, 1), labels._ids)
+    labels._ledger.commit_events(events, "import")
     labels.close()
 
 
@@ -119,6 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     folder = args.dir or tempfile.mkdtemp(prefix="ledger-store-bench-")
+    os.makedirs(folder, exist_ok=True)
     base = os.path.join(folder, "base.ledger")
     if os.path.exists(base):
         os.remove(base)
