@@ -162,29 +162,48 @@ class Registry:
                 obj._rows = None
                 obj._nodes = None
 
-    def _detach_instances(self, batch: ev.InstanceBatch) -> list[Instance]:
-        """Give held instance objects their data back; return them in batch order."""
-        out: list[Instance] = []
-        if not len(self.instances):
-            return out
-        offsets = batch.pt_offsets
+    def _detach_instances(self, batch: ev.InstanceBatch,
+                          complete: set[int] | None = None) -> dict[int, Instance]:
+        """Give removed instances' objects their data back.
+
+        Objects someone holds are detached; for the batch positions in
+        ``complete`` (the instances of a removed frame that someone holds) an
+        object is made if there was none, so that the frame keeps all of its
+        instances whatever the garbage collector has already dropped."""
+        objs: dict[int, tuple[int, Instance]] = {}
         for k, ident in enumerate(batch.ids.tolist()):
-            obj = self.instances.get(ident)
+            obj = self.instances.get(ident) if len(self.instances) else None
             if obj is None or obj._labels is not self.labels:
-                continue
+                if complete is None or k not in complete or obj is not None:
+                    continue
+                obj = instance_class(int(batch.kind[k]))._attached(self.labels, ident)
+                self.instances[ident] = obj
+            objs[ident] = (k, obj)
+        if not objs:
+            return {}
+        offsets = batch.pt_offsets
+        st = self.labels._state
+        for k, obj in objs.values():
+            link = int(batch.from_predicted[k])
+            if link == NO_ID:
+                fp = None
+            elif link in objs:
+                fp = objs[link][1]
+            else:
+                row = st.instances.row_of(link)
+                fp = (self.instance_view(link, int(st.instances.cols.cols["kind"][row]))
+                      if row is not None else self.instances.get(link))
             obj._labels = None
             obj._skeleton = self.skeletons[int(batch.skeleton[k])]
             track = int(batch.track[k])
             obj._track = None if track == NO_ID else self.tracks.get(track)
-            link = int(batch.from_predicted[k])
-            obj._from_predicted = None if link == NO_ID else self.instances.get(link)
+            obj._from_predicted = fp
             obj._rows = rows_of_batch(batch, k, offsets)
             obj._nodes = list(obj._skeleton._nodes)
             obj._score = float(batch.score[k])
             obj._tracking_score = float(batch.tracking_score[k])
             obj._frame = None
-            out.append(obj)
-        return out
+        return {ident: obj for ident, (_, obj) in objs.items()}
 
     def _attach_frames(self, frames: ev.FrameBatch) -> None:
         if len(self.frames):
@@ -198,27 +217,26 @@ class Registry:
         self._attach_instances(frames.instances)
 
     def _detach_frames(self, frames: ev.FrameBatch) -> None:
-        detached = self._detach_instances(frames.instances)
-        if not len(self.frames):
-            return
-        by_key: dict[tuple[int, int], list[Instance]] = {}
+        """Removed frames that someone holds become free frames with all their
+        instances (as objects); other held instances are just detached."""
+        held: dict[tuple[int, int], LabeledFrame] = {}
+        if len(self.frames):
+            for key in zip(frames.video.tolist(), frames.frame_idx.tolist(), strict=True):
+                obj = self.frames.get(key)
+                if obj is not None and obj._labels is self.labels:
+                    held[key] = obj
         batch = frames.instances
-        held = {id(o) for o in detached}
-        for k, ident in enumerate(batch.ids.tolist()):
-            obj = self.instances.get(ident)
-            if obj is not None and id(obj) in held:
-                by_key.setdefault((int(batch.video[k]), int(batch.frame_idx[k])), []).append(obj)
-        for key in zip(frames.video.tolist(), frames.frame_idx.tolist(), strict=True):
-            obj = self.frames.get(key)
-            if obj is None or obj._labels is not self.labels:
-                continue
+        keys = list(zip(batch.video.tolist(), batch.frame_idx.tolist(), strict=True))
+        complete = {k for k, key in enumerate(keys) if key in held}
+        objs = self._detach_instances(batch, complete)
+        for key, obj in held.items():
             obj._labels = None
             obj._key = None
             obj._video = self.videos[key[0]]
             obj._instances = []
-            for inst in by_key.get(key, []):
-                obj._adopt(inst)
-
+        for ident, key in zip(batch.ids.tolist(), keys, strict=True):
+            if key in held:
+                held[key]._adopt(objs[ident])
 
 def _video_added(reg: Registry, e: ev.VideoAdded) -> None:
     reg.sync_video(e.video)
@@ -247,7 +265,7 @@ def _track_removed(reg: Registry, e: ev.TrackRemoved) -> None:
 
 
 def _instances_removed(reg: Registry, e: ev.InstancesRemoved) -> None:
-    reg._detach_instances(e.instances)
+    reg._detach_instances(e.instances)  # objects nobody holds need no data
 
 
 _SYNC: dict[type, Any] = {

@@ -71,3 +71,22 @@ def test_merge_removing_two_nodes_is_undone_exactly():
     ours.undo()
     assert ours.canonical() == before
     assert ours[1].instances[0]["n2"].y == 2.0
+
+
+def test_removed_frame_keeps_all_instances_whatever_was_collected():
+    """A frame object held by user code, removed from the labels, keeps every one of
+    its instances, even those no Python object existed for any more."""
+    import gc
+
+    skel = Skeleton.from_names_and_edge_inds(["a"], [])
+    video = Video.from_filename("/missing/v0.mp4")
+    labels = Labels()
+    labels.append(LabeledFrame(video, 0, [Instance(skel, {"a": Point(1, 2)}),
+                                          Instance(skel, {"a": Point(3, 4)})]))
+    frame = labels[0]
+    gc.collect()  # the instance objects given to append are gone now
+    labels.remove(frame)
+    assert [i["a"].x for i in frame.instances] == [1.0, 3.0]
+    labels.append(frame)
+    assert [i["a"].x for i in labels[0].instances] == [1.0, 3.0]
+    assert _replayed(labels) == labels.canonical()
