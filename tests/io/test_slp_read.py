@@ -300,37 +300,15 @@ def test_from_predicted_to_user_instance_is_dropped_with_warning(tmp_path: Path)
     assert any("from_predicted" in w for w in data.warnings)
 
 
-# ------------------------------------------------------------------ performance
+# ------------------------------------------------------------------ layout
+# (speed is measured by tools/bench/slp.py, never asserted in tests)
 
 
-def test_read_speed_within_twice_h5py(tmp_path: Path) -> None:
+def test_prediction_only_files_are_read_without_copying_points(tmp_path: Path) -> None:
     path = tmp_path / "big.slp"
-    write_slp(make_predictions(30_000, 4, 24), path)
-    ratios = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        with h5py.File(path) as f:
-            tables = [f[k][()] for k in ("frames", "instances", "points", "pred_points")]
-        t1 = time.perf_counter()
-        del tables
-        data = read_slp(path)
-        t2 = time.perf_counter()
-        ratios.append((t2 - t1) / (t1 - t0))
-        assert data.n_points == 30_000 * 4 * 24
-    assert min(ratios) < 2.0, ratios
+    write_slp(make_predictions(3_000, 4, 24), path)
+    data = read_slp(path)
+    assert data.n_points == 3_000 * 4 * 24
     # Prediction-only files use the pred_points columns without copying them.
     assert not data.point_x.flags.owndata
 
-
-@pytest.mark.slow
-def test_read_speed_full_size(tmp_path: Path) -> None:
-    """The target case: 300,000 frames x 4 instances x 24 nodes."""
-    path = tmp_path / "big.slp"
-    write_slp(make_predictions(300_000, 4, 24), path)
-    t0 = time.perf_counter()
-    with h5py.File(path) as f:
-        tables = [f[k][()] for k in ("frames", "instances", "points", "pred_points")]
-    t1 = time.perf_counter()
-    del tables
-    read_slp(path)
-    assert (time.perf_counter() - t1) / (t1 - t0) < 2.0
