@@ -85,7 +85,7 @@ class Skeleton(OwnedByLabels):
     @name.setter
     def name(self, value: str) -> None:
         raise NotImplementedError(
-            "Cannot change a skeleton's name (as in SLEAP); use Labels.rename_skeleton")
+            "Cannot change a skeleton's name (as in SLEAP): make a new skeleton instead")
 
     @property
     def nodes(self) -> list[Node]:
