@@ -126,3 +126,18 @@ class ProjectData:
     @property
     def n_points(self) -> int:
         return int(self.point_x.shape[0])
+
+    def length_problem(self) -> str | None:
+        """What is wrong with the column lengths, or None when they agree."""
+        frames = (self.frame_video, self.frame_idx, self.frame_inst_start, self.frame_inst_end)
+        insts = (self.inst_kind, self.inst_frame, self.inst_skeleton, self.inst_track,
+                 self.inst_from_predicted, self.inst_score, self.inst_tracking_score,
+                 self.inst_pt_start)
+        points = (self.point_x, self.point_y, self.point_visible, self.point_complete,
+                  self.point_score)
+        for name, cols, n in (("frame", frames, self.n_frames),
+                              ("instance", insts, self.n_instances),
+                              ("point", points, self.n_points)):
+            if any(len(c) != n for c in cols):
+                return f"ProjectData {name} columns have inconsistent lengths"
+        return None

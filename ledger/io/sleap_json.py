@@ -28,6 +28,7 @@ import numpy as np
 from ledger.errors import FormatError, LedgerError
 from ledger.io import sleap_meta as meta_io
 from ledger.io.atomic import atomic_write_path
+from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import dumps
 from ledger.io.project_data import PREDICTED, USER, ProjectData
 
@@ -155,20 +156,10 @@ def _load_text(source: str) -> tuple[str, list[str]]:
 def read_sleap_json(path: str | os.PathLike[str]) -> ProjectData:
     """Read ``.json`` / ``.json.zip`` labels. Raises only `FormatError` for bad files."""
     source = os.fspath(path)
-    try:
+    with format_errors(source, "not a readable SLEAP JSON file"):
         text, warnings = _load_text(source)
         doc = json.loads(text)
         return _Builder(source, warnings).build(doc)
-    except FormatError:
-        raise
-    except FileNotFoundError as exc:
-        raise FormatError(source, "file does not exist") from exc
-    except RecursionError as exc:
-        raise FormatError(source, "JSON nested too deeply") from exc
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a bad file
-        raise FormatError(
-            source, f"not a readable SLEAP JSON file ({type(exc).__name__}: {exc})"
-        ) from exc
 
 
 class _Builder:

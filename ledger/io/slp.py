@@ -32,6 +32,7 @@ import numpy as np
 
 from ledger.errors import FormatError
 from ledger.io import sleap_meta as meta_io
+from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import loads
 from ledger.io.project_data import PREDICTED, USER, ProjectData, VideoData
 from ledger.io.slp_write import ranges_to_index, write_slp
@@ -77,7 +78,7 @@ _SUSPICIOUS_BYTES = 256 * 1024 * 1024
 def read_slp(path: str | os.PathLike[str]) -> ProjectData:
     """Read a `.slp` file. Raises `FormatError` (and nothing else) for bad files."""
     source = os.fspath(path)
-    try:
+    with format_errors(source, "damaged or unreadable file"):
         try:
             handle = h5py.File(source, "r")
         except (OSError, ValueError) as exc:
@@ -86,16 +87,6 @@ def read_slp(path: str | os.PathLike[str]) -> ProjectData:
             raise FormatError(source, f"not an HDF5 file or cannot be opened ({exc})") from exc
         with handle as f:
             return _Reader(f, source).read()
-    except FormatError:
-        raise
-    except MemoryError as exc:
-        raise FormatError(source, "a dataset is too large to load (damaged file?)") from exc
-    except RecursionError as exc:
-        raise FormatError(source, "JSON nested too deeply") from exc
-    except Exception as exc:  # noqa: BLE001 - damaged files raise anything; report the file
-        raise FormatError(
-            source, f"damaged or unreadable file ({type(exc).__name__}: {exc})"
-        ) from exc
 
 
 def _bad(condition: Any) -> bool:

@@ -93,22 +93,9 @@ class _Tables:
     def __init__(self, data: ProjectData, fail: Callable[[str], FormatError]) -> None:
         i64 = np.int64
         nf, ni, npt = data.n_frames, data.n_instances, data.n_points
-        frame_cols = (data.frame_video, data.frame_idx, data.frame_inst_start, data.frame_inst_end)
-        inst_cols = (
-            data.inst_kind,
-            data.inst_frame,
-            data.inst_skeleton,
-            data.inst_track,
-            data.inst_from_predicted,
-            data.inst_score,
-            data.inst_tracking_score,
-            data.inst_pt_start,
-        )
-        pt_cols = (data.point_y, data.point_visible, data.point_complete, data.point_score)
-        if any(len(c) != nf for c in frame_cols) or any(len(c) != ni for c in inst_cols):
-            raise fail("ProjectData columns have inconsistent lengths")
-        if any(len(c) != npt for c in pt_cols):
-            raise fail("ProjectData point columns have inconsistent lengths")
+        problem = data.length_problem()
+        if problem:
+            raise fail(problem)
         video = np.asarray(data.frame_video, i64)
         start = np.asarray(data.frame_inst_start, i64)
         end = np.asarray(data.frame_inst_end, i64)

@@ -63,20 +63,7 @@ WEIRD_VALUES: list[Any] = [
 def check_invariants(data: ProjectData) -> None:
     """Everything `ProjectData` promises; raises AssertionError if broken."""
     nf, ni, npt = data.n_frames, data.n_instances, data.n_points
-    for col in (data.frame_video, data.frame_inst_start, data.frame_inst_end):
-        assert len(col) == nf
-    for col in (
-        data.inst_frame,
-        data.inst_skeleton,
-        data.inst_track,
-        data.inst_from_predicted,
-        data.inst_score,
-        data.inst_tracking_score,
-        data.inst_pt_start,
-    ):
-        assert len(col) == ni
-    for col in (data.point_y, data.point_visible, data.point_complete, data.point_score):
-        assert len(col) == npt
+    assert data.length_problem() is None, data.length_problem()
     assert np.all((data.frame_video >= 0) & (data.frame_video < len(data.videos)))
     assert np.all(data.frame_idx >= 0)
     if nf:
