@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ledger import events as ev
+from ledger.columns import distinct
 from ledger.errors import EventMismatch
 from ledger.rangelist import RangeList
 from ledger.state import State
@@ -52,8 +53,8 @@ def _occ_add_bulk(state: State, videos: np.ndarray, tracks: np.ndarray,
                   fidx: np.ndarray) -> None:
     if len(fidx) == 0:
         return
-    vcodes = np.unique(videos)
-    tcodes = np.unique(tracks)
+    vcodes = distinct(videos)
+    tcodes = distinct(tracks)
     if len(vcodes) * len(tcodes) <= 64:
         groups = []
         for v in vcodes.tolist():
@@ -213,7 +214,7 @@ def add_instances(state: State, batch: ev.InstanceBatch,
             if row is None:
                 raise EventMismatch(f"frame ({v}, {f}) is not in the labels")
             frame_rows[i] = row
-    for sk in np.unique(batch.skeleton).tolist():
+    for sk in distinct(batch.skeleton).tolist():
         size = _skeleton_size(state, sk)
         if np.any(batch.n_pts[batch.skeleton == sk] != size):
             raise EventMismatch(f"instance points do not fit skeleton {sk} ({size} nodes)")
@@ -233,21 +234,28 @@ def add_instances(state: State, batch: ev.InstanceBatch,
     n_fresh = int(fresh.sum())
     adopt = False
     if n_fresh:
-        first = table.cols.reserve(n_fresh, zero=n_fresh != n)
-        rows[fresh] = np.arange(first, first + n_fresh)
-        fresh_ids = batch.ids[fresh]
-        table.index.add_block(fresh_ids, first)
-        n_pts_fresh = batch.n_pts[fresh].astype(np.int64)
+        all_fresh = n_fresh == n
+        first = table.cols.reserve(n_fresh, zero=not all_fresh)
+        if all_fresh:
+            rows = np.arange(first, first + n, dtype=np.int64)
+        else:
+            rows[fresh] = np.arange(first, first + n_fresh)
+        table.index.add_block(batch.ids if all_fresh else batch.ids[fresh], first)
+        n_pts_fresh = batch.n_pts if all_fresh else batch.n_pts[fresh]
         # a batch's points are an immutable event payload: borrow them (the pool
         # copies a segment before its first write)
-        adopt = n_fresh == n and n > SMALL_BATCH
+        adopt = all_fresh and n > SMALL_BATCH
         if adopt:
             p0 = table.points.adopt(_batch_points(batch, 0, int(offsets[-1])), offsets)
         else:
             p0 = table.points.alloc(int(n_pts_fresh.sum()))
-        starts = np.zeros(n_fresh, dtype=np.int64)
-        np.cumsum(n_pts_fresh[:-1], out=starts[1:])
-        table.cols.cols["pt_start"][first:first + n_fresh] = p0 + starts
+        pt_start = table.cols.cols["pt_start"][first:first + n_fresh]
+        if all_fresh:
+            np.add(offsets[:-1], p0, out=pt_start)
+        else:
+            pt_start[0] = p0
+            np.cumsum(n_pts_fresh[:-1], out=pt_start[1:])
+            pt_start[1:] += p0
         table.cols.cols["n_pts"][first:first + n_fresh] = n_pts_fresh
     for i in np.flatnonzero(~fresh).tolist():
         row = existing[i]
@@ -314,9 +322,8 @@ def _count_instances(state: State, frame_rows: np.ndarray, kinds: np.ndarray,
     lo = int(frame_rows.min())
     local = frame_rows - lo
     size = int(local.max()) + 1
-    is_pred = kinds == 1
-    n_user = np.bincount(local[~is_pred], minlength=size)
-    n_pred = np.bincount(local[is_pred], minlength=size)
+    n_user = np.bincount(local[kinds != 1], minlength=size)  # user rows are the few
+    n_pred = np.bincount(local, minlength=size) - n_user
     touched = np.flatnonzero((n_user > 0) | (n_pred > 0))
     uniq = touched + lo
     n_user, n_pred = n_user[touched], n_pred[touched]
@@ -331,7 +338,7 @@ def _count_instances(state: State, frame_rows: np.ndarray, kinds: np.ndarray,
     changed = (du != 0) | (dp != 0)
     videos = fc["video"][uniq][changed]
     du, dp = du[changed], dp[changed]
-    for v in np.unique(videos).tolist():
+    for v in distinct(videos).tolist():
         mask = videos == v
         c = _count(state, v)
         c[1] += int(du[mask].sum())
@@ -394,7 +401,9 @@ def add_frames(state: State, batch: ev.FrameBatch) -> None:
         return
     fr = state.frames
     fc = fr.cols
-    uniq_v, per_video = np.unique(batch.video, return_counts=True)
+    uniq_v = distinct(batch.video)
+    per_video = [n] if len(uniq_v) == 1 else np.bincount(
+        np.searchsorted(uniq_v, batch.video), minlength=len(uniq_v)).tolist()
     for v in uniq_v.tolist():
         if v not in state.videos:
             raise EventMismatch(f"video {v} is not in the labels")
@@ -443,7 +452,7 @@ def add_frames(state: State, batch: ev.FrameBatch) -> None:
                     order.append(r)
                 else:
                     order.insert(pos, r)
-    for v, k in zip(uniq_v.tolist(), per_video.tolist(), strict=True):
+    for v, k in zip(uniq_v.tolist(), per_video, strict=True):
         _count(state, v)[0] += k
     inst = batch.instances
     if len(inst) == 0:

@@ -99,8 +99,10 @@ class FilesMixin:
             for v, d in zip(data.videos, dicts, strict=True):
                 v.backend = d["backend"]
         labels = cls(author=author, ids=ids)  # type: ignore[call-arg]
+        events = import_events(data, labels._ids)
+        del data  # what the events do not share is freed before they are applied
         with labels.transaction(f"import {os.path.basename(path)}"):
-            for event in import_events(data, labels._ids):
+            for event in events:
                 labels._ledger.emit(event)
         return labels  # type: ignore[return-value]
 

@@ -108,6 +108,26 @@ def _merge_duplicate_frames(data: ProjectData) -> tuple[np.ndarray, np.ndarray]:
     return keep, canonical[data.inst_frame] if data.n_instances else data.inst_frame
 
 
+def _ids_at(table: np.ndarray, index: np.ndarray, rows: np.ndarray | None = None
+            ) -> np.ndarray:
+    """``table[index[rows]]``: a fill when the table has one entry (one video or
+    skeleton, the usual project), which skips two gathers over every instance."""
+    n = len(index) if rows is None else len(rows)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if len(table) == 1:
+        return np.full(n, table[0], dtype=np.int64)
+    return table[index if rows is None else index[rows]]
+
+
+def _linked_ids(from_predicted: np.ndarray, base: int) -> np.ndarray:
+    """Instance ids of the ``from_predicted`` rows (``NO_ID`` where unlinked)."""
+    out = np.full(len(from_predicted), NO_ID, dtype=np.int64)
+    linked = np.flatnonzero(from_predicted >= 0)
+    out[linked] = base + from_predicted[linked]
+    return out
+
+
 def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
     """Events that build ``data`` in an empty ledger."""
     events: list[ev.Event] = []
@@ -141,7 +161,7 @@ def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
     base = ids.new_block(max(n_inst, 1))
     inst_ids = base + np.arange(n_inst, dtype=np.int64)
     sizes = np.asarray([len(s.node_names) for s in data.skeletons], dtype=np.int64)
-    n_pts = sizes[data.inst_skeleton] if n_inst else np.zeros(0, np.int64)
+    n_pts = _ids_at(sizes, data.inst_skeleton)
     contiguous = n_inst == 0 or (
         data.inst_pt_start[0] == 0 and np.array_equal(data.inst_pt_start[1:],
                                                       np.cumsum(n_pts)[:-1]))
@@ -149,14 +169,14 @@ def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
     fp = data.inst_from_predicted
     batch = ev.InstanceBatch(
         ids=inst_ids,
-        video=vids[data.frame_video[inst_frame]] if n_inst else np.zeros(0, np.int64),
-        frame_idx=data.frame_idx[inst_frame].astype(np.int64),
-        skeleton=sids[data.inst_skeleton] if n_inst else np.zeros(0, np.int64),
+        video=_ids_at(vids, data.frame_video, inst_frame),
+        frame_idx=data.frame_idx[inst_frame].astype(np.int64, copy=False),
+        skeleton=_ids_at(sids, data.inst_skeleton),
         track=tids[data.inst_track] if n_inst else np.zeros(0, np.int64),
-        kind=data.inst_kind.astype(np.uint8),
-        score=data.inst_score.astype(np.float64),
-        tracking_score=data.inst_tracking_score.astype(np.float64),
-        from_predicted=np.where(fp >= 0, base + fp, NO_ID).astype(np.int64),
+        kind=data.inst_kind.astype(np.uint8, copy=False),
+        score=data.inst_score.astype(np.float64, copy=False),
+        tracking_score=data.inst_tracking_score.astype(np.float64, copy=False),
+        from_predicted=_linked_ids(fp, base),
         n_pts=n_pts.astype(np.int32),
         x=np.asarray(data.point_x[idx], np.float64), y=np.asarray(data.point_y[idx], np.float64),
         visible=np.asarray(data.point_visible[idx], np.bool_),
@@ -164,7 +184,8 @@ def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
         point_score=np.asarray(data.point_score[idx], np.float64))
     if data.n_frames:
         events.append(ev.FramesAdded(ev.FrameBatch(
-            video=vids[data.frame_video[keep]], frame_idx=data.frame_idx[keep].astype(np.int64),
+            video=vids[data.frame_video[keep]],
+            frame_idx=data.frame_idx[keep].astype(np.int64, copy=False),
             position=np.arange(len(keep), dtype=np.int64), instances=batch)))
     if data.suggestions:
         events.append(ev.SuggestionsReplaced((), tuple(

@@ -93,6 +93,14 @@ def _bad(condition: Any) -> bool:
     return bool(np.any(condition))
 
 
+def _int64(col: np.ndarray) -> np.ndarray:
+    """An integer column as int64 without a copy where possible: 8-byte unsigned is
+    reinterpreted (a value past 2**63 turns negative and fails the range checks)."""
+    if col.dtype == np.uint64:
+        return col.view(np.int64)
+    return col.astype(np.int64, copy=False)
+
+
 class _Reader:
     """One read of one open file; ``fail`` builds errors that name the file."""
 
@@ -286,8 +294,8 @@ class _Reader:
         inst = self._columns("instances")
         pts = self._columns("points")
         pred_ds = self.f.get("pred_points")
-        # A file with both kinds has its predicted points streamed into place in
-        # chunks, so the full table and the merged pool never coexist in memory.
+        # A file with both kinds has its predicted points read straight into their
+        # places in the pool, so the full table and the pool never coexist in memory.
         stream = (len(pts["x"]) > 0 and isinstance(pred_ds, h5py.Dataset)
                   and pred_ds.ndim == 1 and pred_ds.dtype.names is not None
                   and all(f in pred_ds.dtype.names for f in _FIELDS["pred_points"]))
@@ -298,10 +306,10 @@ class _Reader:
         n_inst = len(inst["instance_type"])
         n_user_pts = len(pts["x"])
         n_pred_pts = int(pred_ds.shape[0]) if stream else len(pred["x"])
-        f_video = frames["video"].astype(i64)
-        f_idx = frames["frame_idx"].astype(i64)
-        f_start = frames["instance_id_start"].astype(i64)
-        f_end = frames["instance_id_end"].astype(i64)
+        f_video = np.ascontiguousarray(_int64(frames["video"]))
+        f_idx = np.ascontiguousarray(_int64(frames["frame_idx"]))
+        f_start = _int64(frames["instance_id_start"])
+        f_end = _int64(frames["instance_id_end"])
         if len({len(c) for c in frames.values()}) > 1 or len({len(c) for c in inst.values()}) > 1:
             raise self.fail("table columns have different lengths")
         if _bad((f_video < 0) | (f_video >= len(data.videos))):
@@ -320,19 +328,20 @@ class _Reader:
             raise self.fail("instances exist but no frame owns them")
         counts = f_end - f_start
         inst_frame = np.repeat(np.arange(n_frames, dtype=i64), counts)
-        if "frame_id" in inst and _bad(inst["frame_id"].astype(i64) != inst_frame):
+        if "frame_id" in inst and _bad(_int64(inst["frame_id"]) != inst_frame):
             self.warnings.append("instances.frame_id disagrees with frame ranges; ranges used")
 
         kind = inst["instance_type"].astype(np.uint8)
-        if _bad(inst["instance_type"].astype(i64) != kind) or _bad(kind > PREDICTED):
+        if (inst["instance_type"].dtype not in (np.uint8, np.bool_)
+                and _bad(_int64(inst["instance_type"]) != kind)) or _bad(kind > PREDICTED):
             raise self.fail("instances.instance_type must be 0 (user) or 1 (predicted)")
-        skel = inst["skeleton"].astype(i64)
+        skel = _int64(inst["skeleton"])
         if _bad((skel < 0) | (skel >= len(data.skeletons))):
             raise self.fail(f"instances refer to a skeleton outside 0..{len(data.skeletons) - 1}")
-        track = inst["track"].astype(i64)
+        track = _int64(inst["track"])
         if _bad((track < -1) | (track >= len(data.tracks))):
             raise self.fail(f"instances refer to a track outside -1..{len(data.tracks) - 1}")
-        from_pred = inst["from_predicted"].astype(i64)
+        from_pred = _int64(inst["from_predicted"])
         if _bad((from_pred < -1) | (from_pred >= n_inst)):
             raise self.fail("instances.from_predicted is outside the instance table")
         linked = np.flatnonzero(from_pred >= 0)
@@ -346,10 +355,11 @@ class _Reader:
                     "from a user instance to a predicted instance"
                 )
 
-        p_start = inst["point_id_start"].astype(i64)
-        p_end = inst["point_id_end"].astype(i64)
+        p_start = _int64(inst["point_id_start"])
+        p_end = _int64(inst["point_id_end"])
         n_nodes = np.array([len(s.node_names) for s in data.skeletons], dtype=i64)
-        if n_inst and _bad(p_end - p_start != n_nodes[skel]):
+        inst_nodes = n_nodes[0] if len(n_nodes) == 1 else n_nodes[skel]
+        if n_inst and _bad(p_end - p_start != inst_nodes):
             raise self.fail("an instance's point range length differs from its skeleton's nodes")
         is_user = kind == USER
         limit = np.where(is_user, n_user_pts, n_pred_pts)
@@ -383,7 +393,8 @@ class _Reader:
             pt_start = p_start
         else:
             if pred is None:
-                pred = _PredStream(pred_ds, self._check_size)
+                self._check_size(pred_ds, "pred_points")
+                pred = pred_ds
             x, y, vis, com, pscore, pt_start = _interleave(
                 kind, n_nodes[skel], p_start, p_end, (ux, uy, u_vis, u_com), pred)
 
@@ -409,26 +420,100 @@ class _Reader:
 
 _POOL_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?"),
                         ("score", "<f8")])
+_UNION_BATCH = 256  # runs per HDF5 read: HDF5 builds a union of n hyperslabs in O(n^2)
+_MAX_UNION_RUNS = 4096  # beyond this, reading in chunks and scattering is faster
+_CHUNK = 1 << 18  # pred_points rows per read when scattering chunk by chunk
 
 
-class _PredStream:
-    """The ``pred_points`` dataset, read in chunks instead of all at once."""
+def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
+                p_end: np.ndarray, user: tuple[np.ndarray, ...],
+                pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
+    """One point pool in instance order from the two per-kind tables.
 
-    CHUNK = 1 << 18  # rows per read: bounds the extra memory of a mixed-kind file
+    Keeping points in instance order lets the ledger take them as they are. Files
+    keep each kind's points in instance order; then each run of consecutive
+    predicted instances is one contiguous slice of ``pred_points``, and HDF5 reads
+    the whole table straight into those slices of the pool (no second copy). With
+    many runs the table is read in chunks and scattered; files out of order fall
+    back to an index gather.
+    """
+    n_inst = len(kind)
+    dest = np.zeros(n_inst, np.int64)
+    if n_inst > 1:
+        np.cumsum(n_nodes[:-1], out=dest[1:])
+    total = int(n_nodes.sum())
+    is_pred = kind == PREDICTED
+    in_order = True
+    for sel in (np.flatnonzero(~is_pred), np.flatnonzero(is_pred)):
+        if len(sel) and (p_start[sel[0]] != 0 or np.any(p_start[sel[1:]] != p_end[sel[:-1]])):
+            in_order = False
+    if not in_order:
+        return (*_gather_kinds(kind, n_nodes, p_start, dest, user, _pred_columns(pred)), dest)
+    stored = pred.dtype if isinstance(pred, h5py.Dataset) else _POOL_DTYPE
+    pool = np.empty(total, stored if stored.names == _POOL_DTYPE.names else _POOL_DTYPE)
+    run_start, run_len = _runs(is_pred, dest, n_nodes)
+    if isinstance(pred, h5py.Dataset) and pool.dtype == pred.dtype and (
+            len(run_start) <= _MAX_UNION_RUNS):
+        _read_into_runs(pred, pool, run_start, run_len)
+    else:
+        _scatter_chunks(pred, pool, np.repeat(is_pred, n_nodes))
+    user_pos = ranges_to_index(dest[~is_pred], n_nodes[~is_pred])
+    for name, column in zip(_POOL_DTYPE.names, user, strict=False):
+        pool[name][user_pos] = column[:len(user_pos)]
+    pool["score"][user_pos] = 0.0
+    return (pool["x"].astype(np.float64, copy=False), pool["y"].astype(np.float64, copy=False),
+            _as_bool(pool["visible"]), _as_bool(pool["complete"]),
+            pool["score"].astype(np.float64, copy=False), dest)
 
-    def __init__(self, ds: h5py.Dataset, check: Any) -> None:
-        check(ds, "pred_points")
-        self.ds = ds
 
-    def columns(self) -> tuple[np.ndarray, ...]:
-        return _pred_fields(self.ds[()])
+def _runs(is_pred: np.ndarray, dest: np.ndarray, n_nodes: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Pool start and length of each run of consecutive predicted instances."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], is_pred.view(np.int8), [0]))))
+    first, stop = edges[0::2], edges[1::2]
+    ends = dest + n_nodes
+    return dest[first], ends[stop - 1] - dest[first]
 
-    def chunks(self, raw: bool = False) -> Any:
-        n = int(self.ds.shape[0])
-        for c0 in range(0, n, self.CHUNK):
-            c1 = min(c0 + self.CHUNK, n)
-            block = self.ds[c0:c1]
-            yield c0, c1, block if raw else _pred_fields(block)
+
+def _read_into_runs(ds: h5py.Dataset, pool: np.ndarray, run_start: np.ndarray,
+                    run_len: np.ndarray) -> None:
+    """``ds[:sum(run_len)]`` read by HDF5 straight into the runs of ``pool``: one
+    read per ``_UNION_BATCH`` runs, each a union of hyperslabs in memory."""
+    file_first = np.concatenate(([0], np.cumsum(run_len)))
+    for b0 in range(0, len(run_start), _UNION_BATCH):
+        b1 = min(b0 + _UNION_BATCH, len(run_start))
+        n = int(file_first[b1] - file_first[b0])
+        if n == 0:
+            continue
+        memory = h5py.h5s.create_simple((len(pool),))
+        memory.select_none()
+        for a, k in zip(run_start[b0:b1].tolist(), run_len[b0:b1].tolist(), strict=True):
+            memory.select_hyperslab((a,), (k,), op=h5py.h5s.SELECT_OR)
+        file_space = ds.id.get_space()
+        file_space.select_hyperslab((int(file_first[b0]),), (n,))
+        ds.id.read(memory, file_space, pool)
+
+
+def _scatter_chunks(pred: dict[str, np.ndarray] | h5py.Dataset, pool: np.ndarray,
+                    is_pred_pt: np.ndarray) -> None:
+    """Predicted points into the pool's predicted slots, a chunk of rows at a time
+    (bounded extra memory); whole records move as opaque bytes when the dtypes agree."""
+    slots = np.flatnonzero(is_pred_pt)
+    n = len(slots)
+    as_void = np.dtype((np.void, pool.dtype.itemsize))
+    for c0 in range(0, n, _CHUNK):
+        c1 = min(c0 + _CHUNK, n)
+        where = slots[c0:c1]
+        if isinstance(pred, h5py.Dataset):
+            block = pred[c0:c1]
+            if block.dtype == pool.dtype:
+                pool.view(as_void)[where] = block.view(as_void)
+                continue
+            columns = _pred_fields(block)
+        else:
+            columns = tuple(pred[name][c0:c1] for name in _POOL_DTYPE.names)
+        for name, column in zip(_POOL_DTYPE.names, columns, strict=True):
+            pool[name][where] = column
 
 
 def _pred_fields(block: Any) -> tuple[np.ndarray, ...]:
@@ -436,65 +521,24 @@ def _pred_fields(block: Any) -> tuple[np.ndarray, ...]:
             block["score"])
 
 
-def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
-                p_end: np.ndarray, user: tuple[np.ndarray, ...],
-                pred: dict[str, np.ndarray] | _PredStream) -> tuple[np.ndarray, ...]:
-    """One point pool in instance order from the two per-kind tables.
+def _pred_columns(pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
+    return _pred_fields(pred[()] if isinstance(pred, h5py.Dataset) else pred)
 
-    Keeping points in instance order lets the ledger take them as they are. Files
-    keep each kind's points in instance order, so the predicted points fill the
-    pool's predicted slots in order (a boolean-mask scatter, chunk by chunk) and
-    the user points fill the rest; other files fall back to an index gather.
-    """
-    n_inst = len(kind)
-    dest = np.zeros(n_inst, np.int64)
-    if n_inst > 1:
-        np.cumsum(n_nodes[:-1], out=dest[1:])
+
+def _gather_kinds(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
+                  dest: np.ndarray, user: tuple[np.ndarray, ...],
+                  pred: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """The general case: each kind's blocks gathered by index into instance order."""
     total = int(n_nodes.sum())
     out = [np.empty(total, np.float64), np.empty(total, np.float64), np.empty(total, np.bool_),
            np.empty(total, np.bool_), np.zeros(total, np.float64)]
-    in_order = True
-    for which in (USER, PREDICTED):
-        sel = np.flatnonzero(kind == which)
-        if len(sel) and (p_start[sel[0]] != 0
-                         or np.any(p_start[sel[1:]] != p_end[sel[:-1]])):
-            in_order = False
-    if in_order:
-        is_pred = np.repeat(kind == PREDICTED, n_nodes)
-        user_pos = np.flatnonzero(~is_pred)
-        pred_ends = np.cumsum(np.where(kind == PREDICTED, n_nodes, 0))  # per instance
-        if isinstance(pred, _PredStream):
-            chunks = pred.chunks(raw=True)
-        else:
-            chunks = iter([(0, len(pred["x"]), pred)])
-        pool = np.empty(total, _POOL_DTYPE)  # one record per point: one pass per chunk
-        for c0, c1, block in chunks:
-            # pool range holding predicted points c0..c1-1: from the instance that
-            # holds point c0 to the one that holds point c1 - 1
-            i0 = int(np.searchsorted(pred_ends, c0, side="right"))
-            i1 = int(np.searchsorted(pred_ends, c1 - 1, side="right"))
-            lo = int(dest[i0] + (c0 - (pred_ends[i0] - n_nodes[i0])))
-            hi = int(dest[i1] + (c1 - (pred_ends[i1] - n_nodes[i1])))
-            mask = is_pred[lo:hi]
-            if isinstance(block, np.ndarray) and block.dtype == _POOL_DTYPE:
-                pool[lo:hi][mask] = block
-            else:
-                for name, column in zip(_POOL_DTYPE.names, _pred_fields(block), strict=True):
-                    pool[name][lo:hi][mask] = column
-        for name, column in zip(_POOL_DTYPE.names, user, strict=False):
-            pool[name][user_pos] = column[:len(user_pos)]
-        pool["score"][user_pos] = 0.0
-        return (*(pool[name] for name in _POOL_DTYPE.names), dest)
-    pred_cols = pred.columns() if isinstance(pred, _PredStream) else (
-        pred["x"], pred["y"], _as_bool(pred["visible"]), _as_bool(pred["complete"]),
-        pred["score"])
-    for which, cols in ((USER, user), (PREDICTED, pred_cols)):
+    for which, cols in ((USER, user), (PREDICTED, pred)):
         sel = kind == which
         dst = ranges_to_index(dest[sel], n_nodes[sel])
         src = ranges_to_index(p_start[sel], n_nodes[sel])
         for target, column in zip(out, cols, strict=False):
             target[dst] = column[src]
-    return (*out, dest)
+    return out
 
 
 def _as_bool(col: np.ndarray) -> np.ndarray:
