@@ -461,14 +461,33 @@ def add_frames(state: State, batch: ev.FrameBatch) -> None:
         add_instances(state, inst)
         return
     # instances name frames by key; map the keys to this batch's rows
-    icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
-    icode = np.where(uniq_v[icode] == inst.video, icode, -1).astype(np.int64)
-    ik = icode << 40 | inst.frame_idx
-    pos = np.clip(np.searchsorted(fk_sorted, ik), 0, n - 1)
-    if not np.array_equal(fk_sorted[pos], ik):
-        raise EventMismatch("an instance names a frame that is not in the batch")
+    if len(uniq_v) == 1:
+        icode = np.where(inst.video == uniq_v[0], 0, -1)
+    else:
+        icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
+        icode = np.where(uniq_v[icode] == inst.video, icode, -1)
+    ik = icode.astype(np.int64) << 40 | inst.frame_idx
+    pos = _positions(fk_sorted, ik)
     sorted_rows = rows if order_k is None else rows[order_k]
     add_instances(state, inst, sorted_rows[pos])
+
+
+def _positions(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Where each key sits in ``sorted_keys`` (all must be there). Instances come
+    grouped by frame, so each run of equal keys is looked up once."""
+    if len(keys) > 1 and np.all(keys[1:] >= keys[:-1]):
+        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        run_keys = keys[first]
+        lengths = np.diff(np.append(first, len(keys)))
+    else:
+        run_keys, lengths = keys, None
+    if len(run_keys) == len(sorted_keys) and np.array_equal(run_keys, sorted_keys):
+        at = np.arange(len(run_keys))
+    else:
+        at = np.clip(np.searchsorted(sorted_keys, run_keys), 0, len(sorted_keys) - 1)
+        if not np.array_equal(sorted_keys[at], run_keys):
+            raise EventMismatch("an instance names a frame that is not in the batch")
+    return at if lengths is None else np.repeat(at, lengths)
 
 
 def remove_frames(state: State, batch: ev.FrameBatch) -> None:

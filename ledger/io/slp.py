@@ -93,6 +93,13 @@ def _bad(condition: Any) -> bool:
     return bool(np.any(condition))
 
 
+def _outside(col: np.ndarray, lo: int, hi: int | None) -> bool:
+    """Whether any value lies outside ``lo <= v < hi`` (two reductions, no temporaries)."""
+    if len(col) == 0:
+        return False
+    return bool(col.min() < lo or (hi is not None and col.max() >= hi))
+
+
 def _int64(col: np.ndarray) -> np.ndarray:
     """An integer column as int64 without a copy where possible: 8-byte unsigned is
     reinterpreted (a value past 2**63 turns negative and fails the range checks)."""
@@ -312,9 +319,9 @@ class _Reader:
         f_end = _int64(frames["instance_id_end"])
         if len({len(c) for c in frames.values()}) > 1 or len({len(c) for c in inst.values()}) > 1:
             raise self.fail("table columns have different lengths")
-        if _bad((f_video < 0) | (f_video >= len(data.videos))):
+        if _outside(f_video, 0, len(data.videos)):
             raise self.fail(f"frames refer to a video outside 0..{len(data.videos) - 1}")
-        if _bad(f_idx < 0):
+        if _outside(f_idx, 0, None):
             raise self.fail("frames have a negative frame index")
         if n_frames:
             if (
@@ -336,13 +343,13 @@ class _Reader:
                 and _bad(_int64(inst["instance_type"]) != kind)) or _bad(kind > PREDICTED):
             raise self.fail("instances.instance_type must be 0 (user) or 1 (predicted)")
         skel = _int64(inst["skeleton"])
-        if _bad((skel < 0) | (skel >= len(data.skeletons))):
+        if _outside(skel, 0, len(data.skeletons)):
             raise self.fail(f"instances refer to a skeleton outside 0..{len(data.skeletons) - 1}")
         track = _int64(inst["track"])
-        if _bad((track < -1) | (track >= len(data.tracks))):
+        if _outside(track, -1, len(data.tracks)):
             raise self.fail(f"instances refer to a track outside -1..{len(data.tracks) - 1}")
         from_pred = _int64(inst["from_predicted"])
-        if _bad((from_pred < -1) | (from_pred >= n_inst)):
+        if _outside(from_pred, -1, n_inst):
             raise self.fail("instances.from_predicted is outside the instance table")
         linked = np.flatnonzero(from_pred >= 0)
         if linked.size:
@@ -358,12 +365,15 @@ class _Reader:
         p_start = _int64(inst["point_id_start"])
         p_end = _int64(inst["point_id_end"])
         n_nodes = np.array([len(s.node_names) for s in data.skeletons], dtype=i64)
-        inst_nodes = n_nodes[0] if len(n_nodes) == 1 else n_nodes[skel]
+        inst_nodes = np.full(n_inst, n_nodes[0]) if len(n_nodes) == 1 else n_nodes[skel]
         if n_inst and _bad(p_end - p_start != inst_nodes):
             raise self.fail("an instance's point range length differs from its skeleton's nodes")
         is_user = kind == USER
-        limit = np.where(is_user, n_user_pts, n_pred_pts)
-        if _bad((p_start < 0) | (p_end > limit)):
+        # each kind's ranges within its own table; the smaller table's kind is
+        # checked on its own rows, the rest against the larger table
+        small = USER if n_user_pts <= n_pred_pts else PREDICTED
+        if _outside(p_start, 0, None) or _outside(p_end, 0, max(n_user_pts, n_pred_pts) + 1) or \
+                _outside(p_end[kind == small], 0, min(n_user_pts, n_pred_pts) + 1):
             raise self.fail("an instance's point range lies outside its point table")
 
         score = inst["score"].astype(np.float64)
@@ -396,7 +406,7 @@ class _Reader:
                 self._check_size(pred_ds, "pred_points")
                 pred = pred_ds
             x, y, vis, com, pscore, pt_start = _interleave(
-                kind, n_nodes[skel], p_start, p_end, (ux, uy, u_vis, u_com), pred)
+                kind, inst_nodes, p_start, (ux, uy, u_vis, u_com), pred)
 
         data.frame_video, data.frame_idx = f_video, f_idx
         data.frame_inst_start, data.frame_inst_end = f_start, f_end
@@ -426,7 +436,7 @@ _CHUNK = 1 << 18  # pred_points rows per read when scattering chunk by chunk
 
 
 def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
-                p_end: np.ndarray, user: tuple[np.ndarray, ...],
+                user: tuple[np.ndarray, ...],
                 pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
     """One point pool in instance order from the two per-kind tables.
 
@@ -443,16 +453,15 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
         np.cumsum(n_nodes[:-1], out=dest[1:])
     total = int(n_nodes.sum())
     is_pred = kind == PREDICTED
-    in_order = True
-    for sel in (np.flatnonzero(~is_pred), np.flatnonzero(is_pred)):
-        if len(sel) and (p_start[sel[0]] != 0 or np.any(p_start[sel[1:]] != p_end[sel[:-1]])):
-            in_order = False
-    if not in_order:
+    # in order: each instance starts where the ones of its kind before it end
+    own = np.where(is_pred, n_nodes, 0)
+    pred_before = np.cumsum(own)
+    pred_before -= own
+    if not np.array_equal(p_start, np.where(is_pred, pred_before, dest - pred_before)):
         return (*_gather_kinds(kind, n_nodes, p_start, dest, user, _pred_columns(pred)), dest)
-    stored = pred.dtype if isinstance(pred, h5py.Dataset) else _POOL_DTYPE
-    pool = np.empty(total, stored if stored.names == _POOL_DTYPE.names else _POOL_DTYPE)
+    pool = np.empty(total, _POOL_DTYPE)
     run_start, run_len = _runs(is_pred, dest, n_nodes)
-    if isinstance(pred, h5py.Dataset) and pool.dtype == pred.dtype and (
+    if isinstance(pred, h5py.Dataset) and pred.dtype == _POOL_DTYPE and (
             len(run_start) <= _MAX_UNION_RUNS):
         _read_into_runs(pred, pool, run_start, run_len)
     else:
@@ -461,9 +470,7 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     for name, column in zip(_POOL_DTYPE.names, user, strict=False):
         pool[name][user_pos] = column[:len(user_pos)]
     pool["score"][user_pos] = 0.0
-    return (pool["x"].astype(np.float64, copy=False), pool["y"].astype(np.float64, copy=False),
-            _as_bool(pool["visible"]), _as_bool(pool["complete"]),
-            pool["score"].astype(np.float64, copy=False), dest)
+    return (*(pool[name] for name in _POOL_DTYPE.names), dest)
 
 
 def _runs(is_pred: np.ndarray, dest: np.ndarray, n_nodes: np.ndarray
