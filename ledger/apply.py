@@ -86,7 +86,7 @@ def _instance_updated(state: State, e: ev.InstanceUpdated) -> None:
     row = table.row_of(e.instance)
     if row is None:
         raise EventMismatch(f"instance {e.instance} is not in the labels")
-    c = table.cols.cols
+    c = table.cols.writable()
     if int(c["from_predicted"][row]) != e.old_from_predicted:
         raise EventMismatch(f"instance {e.instance} link differs from the event")
     c["from_predicted"][row] = e.new_from_predicted
@@ -96,7 +96,7 @@ def _instance_updated(state: State, e: ev.InstanceUpdated) -> None:
 
 def _tracks_assigned(state: State, e: ev.TracksAssigned) -> None:
     table = state.instances
-    c = table.cols.cols
+    c = table.cols.writable()
     rows = []
     for ident, old in zip(e.instances, e.old, strict=True):
         row = table.row_of(ident)

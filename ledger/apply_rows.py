@@ -107,6 +107,10 @@ def _skeleton_size(state: State, skeleton: int) -> int:
 
 
 SMALL_BATCH = 16
+# instance columns a bulk batch lends to an empty table: (column, batch field)
+_LENT = (("id", "ids"), ("skeleton", "skeleton"), ("track", "track"), ("kind", "kind"),
+         ("score", "score"), ("tracking_score", "tracking_score"),
+         ("from_predicted", "from_predicted"), ("n_pts", "n_pts"))
 
 
 def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
@@ -114,7 +118,7 @@ def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
     numpy calls cost more than the work for tiny batches."""
     table = state.instances
     fr = state.frames
-    c = table.cols.cols
+    c = table.cols.writable()
     ids = batch.ids.tolist()
     videos = batch.video.tolist()
     fidxs = batch.frame_idx.tolist()
@@ -232,10 +236,17 @@ def add_instances(state: State, batch: ev.InstanceBatch,
     offsets = batch.pt_offsets
     rows = np.empty(n, dtype=np.int64)
     n_fresh = int(fresh.sum())
+    all_fresh = n_fresh == n
+    # Into an empty table, a big batch lends its columns: the event is immutable,
+    # the table copies them before its first write (see Columns.adopt).
+    borrow = table.n == 0 and all_fresh and n > SMALL_BATCH
     adopt = False
     if n_fresh:
-        all_fresh = n_fresh == n
-        first = table.cols.reserve(n_fresh, zero=not all_fresh)
+        if borrow:
+            table.cols.adopt({name: getattr(batch, field) for name, field in _LENT}, n)
+            first = 0
+        else:
+            first = table.cols.reserve(n_fresh, zero=not all_fresh)
         if all_fresh:
             rows = np.arange(first, first + n, dtype=np.int64)
         else:
@@ -256,23 +267,20 @@ def add_instances(state: State, batch: ev.InstanceBatch,
             pt_start[0] = p0
             np.cumsum(n_pts_fresh[:-1], out=pt_start[1:])
             pt_start[1:] += p0
-        table.cols.cols["n_pts"][first:first + n_fresh] = n_pts_fresh
+        if not borrow:
+            table.cols.cols["n_pts"][first:first + n_fresh] = n_pts_fresh
     for i in np.flatnonzero(~fresh).tolist():
         row = existing[i]
         rows[i] = row
         if int(table.cols.cols["n_pts"][row]) != int(batch.n_pts[i]):
             table.realloc_points(row, int(batch.n_pts[i]))
-    c = table.cols.cols
-    sel: Any = slice(int(rows[0]), int(rows[0]) + n) if n_fresh == n else rows
-    c["id"][sel] = batch.ids
+    c = table.cols.cols if borrow else table.cols.writable()
+    sel: Any = slice(int(rows[0]), int(rows[0]) + n) if all_fresh else rows
     c["frame"][sel] = frame_rows
-    c["skeleton"][sel] = batch.skeleton
-    c["track"][sel] = batch.track
-    c["kind"][sel] = batch.kind
-    c["score"][sel] = batch.score
-    c["tracking_score"][sel] = batch.tracking_score
-    c["from_predicted"][sel] = batch.from_predicted
     c["alive"][sel] = True
+    if not borrow:
+        for name, field in _LENT:
+            c[name][sel] = getattr(batch, field)
     if not adopt:
         if n_fresh == n and n > 0 and np.all(np.diff(rows) == 1):
             table.points.write_columns(int(c["pt_start"][rows[0]]),
@@ -356,7 +364,7 @@ def remove_instances(state: State, batch: ev.InstanceBatch, whole_frames: bool =
         if row is None:
             raise EventMismatch(f"instance {ident} is not in the labels")
         rows[i] = row
-    c = table.cols.cols
+    c = table.cols.writable()
     if np.any(c["track"][rows] != batch.track):
         raise EventMismatch("instance track differs from the event")
     frame_rows = c["frame"][rows].copy()

@@ -53,23 +53,38 @@ class Columns:
         self.n = need
         return start
 
-    def adopt(self, arrays: dict[str, np.ndarray]) -> None:
-        """Borrow whole columns (bulk import into an empty table) without copying.
+    def adopt(self, arrays: dict[str, np.ndarray], n: int | None = None) -> None:
+        """Borrow columns (bulk import into an empty table) without copying.
 
-        The arrays belong to an immutable event, so the table is marked shared and
-        copies them (`own`) before its first write: a loaded project costs one copy
-        of its points only once someone edits it."""
-        n = len(next(iter(arrays.values())))
-        self.cols = {name: np.asarray(arrays[name], dtype=dtype)
-                     for name, dtype in self._spec.items()}
+        ``arrays`` may hold only some of the columns; the others are allocated for
+        ``n`` rows, for the caller to fill. Borrowed arrays belong to an immutable
+        event, so they are kept as read-only views and `own` copies them before
+        the first write: a loaded project costs one copy of what is edited, and a
+        write that forgot `own` fails loudly instead of changing history."""
+        n = len(next(iter(arrays.values()))) if n is None else n
+        cols = {}
+        for name, dtype in self._spec.items():
+            if name in arrays:
+                col = np.asarray(arrays[name], dtype=dtype).view()
+                col.flags.writeable = False
+            else:
+                col = np.empty(n, dtype=dtype)
+            cols[name] = col
+        self.cols = cols
         self.n = n
         self.shared = True
 
     def own(self) -> None:
         """Stop sharing: copy borrowed columns so they may be written."""
         if self.shared:
-            self.cols = {name: col.copy() for name, col in self.cols.items()}
+            self.cols = {name: col if col.flags.writeable else col.copy()
+                         for name, col in self.cols.items()}
             self.shared = False
+
+    def writable(self) -> dict[str, np.ndarray]:
+        """The columns, ready to be written (borrowed ones are copied first)."""
+        self.own()
+        return self.cols
 
     def view(self, name: str) -> np.ndarray:
         return self.cols[name][: self.n]

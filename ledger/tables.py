@@ -199,5 +199,6 @@ class InstanceTable:
 
     def realloc_points(self, row: int, n: int) -> None:
         """Give an instance a fresh point block of ``n`` rows (skeleton changed)."""
-        self.cols.cols["pt_start"][row] = self.points.alloc(n)
-        self.cols.cols["n_pts"][row] = n
+        c = self.cols.writable()
+        c["pt_start"][row] = self.points.alloc(n)
+        c["n_pts"][row] = n

@@ -33,7 +33,9 @@ from ledger import (
 from ledger.apply import apply_event
 from ledger.codec import decode_event, encode_event
 from ledger.errors import LedgerError
+from ledger.io.project_data import ProjectData, SkeletonData, VideoData
 from ledger.point_pool import PointPool
+from ledger.project_convert import import_events
 from ledger.state import State, canonical, canonical_caches, rebuild_caches
 
 coords = st.one_of(st.just(math.nan), st.integers(0, 50).map(float))
@@ -47,9 +49,37 @@ def _points(draw_values: list[tuple[float, float, bool]]) -> dict[str, Point]:
     return {f"n{k}": Point(x, y, visible=v) for k, (x, y, v) in enumerate(draw_values)}
 
 
+def _imported_project(data: st.DataObject) -> ProjectData:
+    """A file's worth of frames (more instances than the editor's small-batch path
+    takes), to start from a bulk import whose columns the tables borrow."""
+    keys = sorted(data.draw(st.sets(st.tuples(st.integers(0, 1), st.integers(0, 12)),
+                                    min_size=8, max_size=20)))
+    per_frame = [data.draw(st.integers(1, 3)) for _ in keys]
+    n = sum(per_frame)
+    kind = np.array([data.draw(st.integers(0, 1)) for _ in range(n)], np.uint8)
+    xy = np.array([data.draw(coords) for _ in range(2 * 3 * n)]).reshape(2, -1)
+    ends = np.cumsum(per_frame)
+    return ProjectData(
+        videos=[VideoData(backend={"filename": f"/missing/v{k}.mp4"}) for k in range(2)],
+        skeletons=[SkeletonData("s", ["n0", "n1", "n2"], [(0, 1)])],
+        tracks=[(0, "a"), (3, "b"), (1, "c")],
+        frame_video=np.array([v for v, _ in keys], np.int64),
+        frame_idx=np.array([f for _, f in keys], np.int64),
+        frame_inst_start=ends - per_frame, frame_inst_end=ends,
+        inst_frame=np.repeat(np.arange(len(keys)), per_frame),
+        inst_kind=kind, inst_skeleton=np.zeros(n, np.int64),
+        inst_track=np.array([data.draw(st.integers(-1, 2)) for _ in range(n)], np.int64),
+        inst_from_predicted=np.full(n, -1, np.int64),
+        inst_score=np.where(kind == 1, 0.5, np.nan),
+        inst_tracking_score=np.where(kind == 1, 0.25, np.nan),
+        inst_pt_start=np.arange(n, dtype=np.int64) * 3,
+        point_x=xy[0], point_y=xy[1], point_visible=~np.isnan(xy[0]),
+        point_complete=np.zeros(3 * n, bool), point_score=np.repeat(kind * 0.75, 3))
+
+
 class LedgerMachine(RuleBasedStateMachine):
-    @initialize()
-    def setup(self) -> None:
+    @initialize(data=st.data(), imported=st.booleans())
+    def setup(self, data: st.DataObject, imported: bool) -> None:
         # tiny point segments, so that gathers and writes cross segment borders
         self._segment = PointPool.MAX_SEGMENT
         PointPool.MAX_SEGMENT = 16
@@ -58,6 +88,16 @@ class LedgerMachine(RuleBasedStateMachine):
         self.videos = [Video.from_filename(f"/missing/v{k}.mp4") for k in range(2)]
         self.tracks = [Track(0, "a"), Track(3, "b"), Track(1, "c")]
         self.seen: dict[int, dict] = {0: canonical(self.labels._state)}
+        self.frozen: dict[int, bytes] = {}
+        if imported:
+            with self.labels.transaction("import"):
+                for event in import_events(_imported_project(data), self.labels._ids):
+                    self.labels._ledger.emit(event)
+            self.skeleton = self.labels.skeletons[0]
+            self.videos = list(self.labels.videos)
+            self.tracks = list(self.labels.tracks)
+            self.seen[self.labels._ledger.head] = canonical(self.labels._state)
+            self.frozen = {rec.seq: encode_event(rec.event) for rec in self.labels.history}
         self.removed_frames: list[LabeledFrame] = []
         self.removed_instances: list[Instance] = []
 
@@ -234,6 +274,12 @@ class LedgerMachine(RuleBasedStateMachine):
         for rec in self.labels.history:
             apply_event(state, decode_event(encode_event(rec.event)))
         assert canonical(state) == canonical(self.labels._state)
+
+    @invariant()
+    def recorded_events_never_change(self) -> None:
+        # tables borrow the import's arrays: no edit may write through to them
+        for rec in self.labels.history[:len(self.frozen)]:
+            assert encode_event(rec.event) == self.frozen[rec.seq]
 
     @invariant()
     def caches_equal_rebuild(self) -> None:
