@@ -465,7 +465,7 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
             len(run_start) <= _MAX_UNION_RUNS):
         _read_into_runs(pred, pool, run_start, run_len)
     else:
-        _scatter_chunks(pred, pool, np.repeat(is_pred, n_nodes))
+        _scatter_chunks(pred, pool, run_start, run_len)
     user_pos = ranges_to_index(dest[~is_pred], n_nodes[~is_pred])
     for name, column in zip(_POOL_DTYPE.names, user, strict=False):
         pool[name][user_pos] = column[:len(user_pos)]
@@ -502,15 +502,20 @@ def _read_into_runs(ds: h5py.Dataset, pool: np.ndarray, run_start: np.ndarray,
 
 
 def _scatter_chunks(pred: dict[str, np.ndarray] | h5py.Dataset, pool: np.ndarray,
-                    is_pred_pt: np.ndarray) -> None:
-    """Predicted points into the pool's predicted slots, a chunk of rows at a time
-    (bounded extra memory); whole records move as opaque bytes when the dtypes agree."""
-    slots = np.flatnonzero(is_pred_pt)
-    n = len(slots)
+                    run_start: np.ndarray, run_len: np.ndarray) -> None:
+    """Predicted points into the runs of ``pool``, a chunk of table rows at a time:
+    the extra memory is one chunk and its slots, whatever the file's size. Whole
+    records move as opaque bytes when the dtypes agree."""
+    file_first = np.concatenate(([0], np.cumsum(run_len)))
     as_void = np.dtype((np.void, pool.dtype.itemsize))
-    for c0 in range(0, n, _CHUNK):
-        c1 = min(c0 + _CHUNK, n)
-        where = slots[c0:c1]
+    for c0 in range(0, int(file_first[-1]), _CHUNK):
+        c1 = min(c0 + _CHUNK, int(file_first[-1]))
+        # the runs holding table rows c0..c1-1, clipped to them
+        k0 = int(np.searchsorted(file_first, c0, side="right")) - 1
+        k1 = int(np.searchsorted(file_first, c1, side="left"))
+        lo = np.maximum(file_first[k0:k1], c0)
+        hi = np.minimum(file_first[k0 + 1:k1 + 1], c1)
+        where = ranges_to_index(run_start[k0:k1] + (lo - file_first[k0:k1]), hi - lo)
         if isinstance(pred, h5py.Dataset):
             block = pred[c0:c1]
             if block.dtype == pool.dtype:
