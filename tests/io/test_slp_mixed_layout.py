@@ -37,6 +37,20 @@ def _mixed(n_frames: int, user_every: int, seed: int = 0) -> ProjectData:
     return data
 
 
+def _written_tables(data: ProjectData, path: Path, *names: str) -> list[np.ndarray]:
+    """Write ``data`` to ``path`` and read back the named tables as stored."""
+    write_slp(data, path)
+    with h5py.File(path, "r") as f:
+        return [f[name][()] for name in names]
+
+
+def _replace_tables(path: Path, tables: dict[str, np.ndarray]) -> None:
+    with h5py.File(path, "r+") as f:
+        for name, table in tables.items():
+            del f[name]
+            f.create_dataset(name, data=table)
+
+
 def _runs_of_predictions(data: ProjectData) -> int:
     pred = data.inst_kind != USER
     return int(np.count_nonzero(pred[1:] & ~pred[:-1]) + int(pred[0]))
@@ -66,13 +80,10 @@ def test_many_runs_are_scattered_chunk_by_chunk(tmp_path: Path,
 def test_other_stored_dtypes_are_converted(tmp_path: Path) -> None:
     data = _mixed(200, 7)
     path = tmp_path / "f4.slp"
-    write_slp(data, path)
-    with h5py.File(path, "r+") as f:
-        table = f["pred_points"][()]
-        narrow = np.dtype([("x", "<f4"), ("y", "<f4"), ("visible", "u1"), ("complete", "u1"),
-                           ("score", "<f4")])
-        del f["pred_points"]
-        f.create_dataset("pred_points", data=table.astype(narrow))
+    (table,) = _written_tables(data, path, "pred_points")
+    narrow = np.dtype([("x", "<f4"), ("y", "<f4"), ("visible", "u1"), ("complete", "u1"),
+                       ("score", "<f4")])
+    _replace_tables(path, {"pred_points": table.astype(narrow)})
     for name in ("point_x", "point_y", "point_score"):
         pred = np.repeat(data.inst_kind != USER, 5)
         column = getattr(data, name).copy()
@@ -86,20 +97,15 @@ def test_other_stored_dtypes_are_converted(tmp_path: Path) -> None:
 def test_point_tables_out_of_instance_order_are_gathered(tmp_path: Path) -> None:
     data = _mixed(120, 5)
     path = tmp_path / "shuffled.slp"
-    write_slp(data, path)
-    with h5py.File(path, "r+") as f:
-        inst = f["instances"][()]
-        pred = f["pred_points"][()]
-        rows = np.flatnonzero(inst["instance_type"] == 1)
-        # store the predicted blocks in reverse order; each instance keeps its own
-        starts = inst["point_id_start"][rows].astype(np.int64)
-        new_pred = np.empty_like(pred)
-        at = 0
-        for r, s in zip(rows[::-1], starts[::-1], strict=True):
-            new_pred[at:at + 5] = pred[s:s + 5]
-            inst["point_id_start"][r], inst["point_id_end"][r] = at, at + 5
-            at += 5
-        for name, table in (("instances", inst), ("pred_points", new_pred)):
-            del f[name]
-            f.create_dataset(name, data=table)
+    inst, pred = _written_tables(data, path, "instances", "pred_points")
+    rows = np.flatnonzero(inst["instance_type"] == 1)
+    # store the predicted blocks in reverse order; each instance keeps its own
+    starts = inst["point_id_start"][rows].astype(np.int64)
+    new_pred = np.empty_like(pred)
+    at = 0
+    for r, s in zip(rows[::-1], starts[::-1], strict=True):
+        new_pred[at:at + 5] = pred[s:s + 5]
+        inst["point_id_start"][r], inst["point_id_end"][r] = at, at + 5
+        at += 5
+    _replace_tables(path, {"instances": inst, "pred_points": new_pred})
     assert_same(read_slp(path), data)
