@@ -110,13 +110,14 @@ def _merge_duplicate_frames(data: ProjectData) -> tuple[np.ndarray, np.ndarray]:
 
 def _ids_at(table: np.ndarray, index: np.ndarray, rows: np.ndarray | None = None
             ) -> np.ndarray:
-    """``table[index[rows]]``: a fill when the table has one entry (one video or
-    skeleton, the usual project), which skips two gathers over every instance."""
+    """``table[index[rows]]``. When the table has one entry (one video or skeleton,
+    the usual project) it is a read-only broadcast of that entry: no memory and no
+    pass over the instances (events are immutable, so nothing writes into it)."""
     n = len(index) if rows is None else len(rows)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=table.dtype)
     if len(table) == 1:
-        return np.full(n, table[0], dtype=np.int64)
+        return np.broadcast_to(table[:1], (n,))
     return table[index if rows is None else index[rows]]
 
 
@@ -160,11 +161,11 @@ def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
     tids = np.asarray(track_ids + [NO_ID], dtype=np.int64)  # index -1 → NO_ID
     base = ids.new_block(max(n_inst, 1))
     inst_ids = base + np.arange(n_inst, dtype=np.int64)
-    sizes = np.asarray([len(s.node_names) for s in data.skeletons], dtype=np.int64)
+    sizes = np.asarray([len(s.node_names) for s in data.skeletons], dtype=np.int32)
     n_pts = _ids_at(sizes, data.inst_skeleton)
     contiguous = n_inst == 0 or (
         data.inst_pt_start[0] == 0 and np.array_equal(data.inst_pt_start[1:],
-                                                      np.cumsum(n_pts)[:-1]))
+                                                      np.cumsum(n_pts, dtype=np.int64)[:-1]))
     idx = slice(None) if contiguous else ranges_to_index(data.inst_pt_start, n_pts)
     fp = data.inst_from_predicted
     batch = ev.InstanceBatch(
@@ -177,7 +178,7 @@ def import_events(data: ProjectData, ids: IdSource) -> list[ev.Event]:
         score=data.inst_score.astype(np.float64, copy=False),
         tracking_score=data.inst_tracking_score.astype(np.float64, copy=False),
         from_predicted=_linked_ids(fp, base),
-        n_pts=n_pts.astype(np.int32),
+        n_pts=n_pts,
         x=np.asarray(data.point_x[idx], np.float64), y=np.asarray(data.point_y[idx], np.float64),
         visible=np.asarray(data.point_visible[idx], np.bool_),
         complete=np.asarray(data.point_complete[idx], np.bool_),

@@ -365,7 +365,8 @@ class _Reader:
         p_start = _int64(inst["point_id_start"])
         p_end = _int64(inst["point_id_end"])
         n_nodes = np.array([len(s.node_names) for s in data.skeletons], dtype=i64)
-        inst_nodes = np.full(n_inst, n_nodes[0]) if len(n_nodes) == 1 else n_nodes[skel]
+        inst_nodes = (np.broadcast_to(n_nodes[:1], (n_inst,)) if len(n_nodes) == 1
+                      else n_nodes[skel])
         if n_inst and _bad(p_end - p_start != inst_nodes):
             raise self.fail("an instance's point range length differs from its skeleton's nodes")
         is_user = kind == USER
