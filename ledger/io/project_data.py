@@ -83,6 +83,10 @@ class ProjectData:
     ``inst_kind`` is 0 for user instances, 1 for predicted ones. ``inst_track`` and
     ``inst_from_predicted`` are -1 for none. ``inst_score`` and
     ``inst_tracking_score`` are NaN for user instances.
+
+    Integer columns may have any integer dtype and may be read-only views of the
+    file's tables (the `.slp` reader keeps them as stored rather than copy them);
+    consumers convert what they keep.
     """
 
     videos: list[VideoData] = field(default_factory=list)

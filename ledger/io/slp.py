@@ -94,10 +94,16 @@ def _bad(condition: Any) -> bool:
 
 
 def _outside(col: np.ndarray, lo: int, hi: int | None) -> bool:
-    """Whether any value lies outside ``lo <= v < hi`` (two reductions, no temporaries)."""
+    """Whether any value lies outside ``lo <= v < hi`` (reductions, no temporaries)."""
     if len(col) == 0:
         return False
-    return bool(col.min() < lo or (hi is not None and col.max() >= hi))
+    low = lo > 0 or col.dtype.kind != "u"  # unsigned values are never below 0
+    return bool((low and col.min() < lo) or (hi is not None and col.max() >= hi))
+
+
+def _ints(col: np.ndarray) -> np.ndarray:
+    """An integer column as stored (no copy); other numbers become int64."""
+    return col if col.dtype.kind in "iu" else col.astype(np.int64)
 
 
 def _int64(col: np.ndarray) -> np.ndarray:
@@ -342,10 +348,10 @@ class _Reader:
         if (inst["instance_type"].dtype not in (np.uint8, np.bool_)
                 and _bad(_int64(inst["instance_type"]) != kind)) or _bad(kind > PREDICTED):
             raise self.fail("instances.instance_type must be 0 (user) or 1 (predicted)")
-        skel = _int64(inst["skeleton"])
+        skel = _ints(inst["skeleton"])
         if _outside(skel, 0, len(data.skeletons)):
             raise self.fail(f"instances refer to a skeleton outside 0..{len(data.skeletons) - 1}")
-        track = _int64(inst["track"])
+        track = _ints(inst["track"])
         if _outside(track, -1, len(data.tracks)):
             raise self.fail(f"instances refer to a track outside -1..{len(data.tracks) - 1}")
         from_pred = _int64(inst["from_predicted"])
