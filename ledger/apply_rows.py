@@ -9,7 +9,7 @@ batch that does not fit raises `EventMismatch` and changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -199,8 +199,26 @@ def _attach_one(state: State, r: int, f: int, fresh: bool) -> None:
             lst.sort()
 
 
+class FrameRuns(NamedTuple):
+    """Runs of consecutive instances of one frame, for batches in frame order
+    (imports and merges are): per-frame work then costs a pass over frames, not
+    over instances."""
+
+    first: np.ndarray  # index in the batch of each run's first instance
+    length: np.ndarray  # instances in each run
+    frame: np.ndarray  # frame row of each run, strictly increasing
+
+
+def frame_runs(frame_rows: np.ndarray) -> FrameRuns | None:
+    """The runs of ``frame_rows``, or None unless it is sorted (then each frame
+    is one run)."""
+    runs = _key_runs(frame_rows)
+    return None if runs is None else FrameRuns(*runs)
+
+
 def add_instances(state: State, batch: ev.InstanceBatch,
-                   frame_rows: np.ndarray | None = None) -> None:
+                   frame_rows: np.ndarray | None = None,
+                   runs: FrameRuns | None = None) -> None:
     """Add (or revive) the batch's instances in their frames."""
     n = len(batch)
     if n == 0:
@@ -289,27 +307,28 @@ def add_instances(state: State, batch: ev.InstanceBatch,
             for i, r in enumerate(rows.tolist()):
                 table.points.write_columns(int(c["pt_start"][r]), _batch_points(
                     batch, int(offsets[i]), int(offsets[i + 1])))
-    _attach_to_frames(state, rows, frame_rows, fresh)
-    _count_instances(state, frame_rows, batch.kind, +1)
-    fvid = fr.cols.cols["video"][frame_rows]
-    fidx = fr.cols.cols["frame_idx"][frame_rows]
+    if runs is None:
+        runs = frame_runs(frame_rows)
+    _attach_to_frames(state, rows, frame_rows, fresh, runs if all_fresh else None)
+    _count_instances(state, frame_rows, batch.kind, +1, runs)
+    # the batch names each instance's frame by (video, frame_idx): no gathers needed
     if n > 32:
-        _occ_add_bulk(state, fvid, batch.track, fidx)
+        _occ_add_bulk(state, batch.video, batch.track, batch.frame_idx)
     else:
-        for v, t, f in zip(fvid.tolist(), batch.track.tolist(), fidx.tolist(), strict=True):
+        for v, t, f in zip(batch.video.tolist(), batch.track.tolist(),
+                           batch.frame_idx.tolist(), strict=True):
             occupancy_add(state, v, t, f)
 
 
 def _attach_to_frames(state: State, rows: np.ndarray, frame_rows: np.ndarray,
-                      fresh: np.ndarray) -> None:
-    """Record frame membership: contiguous runs on empty frames become ranges."""
+                      fresh: np.ndarray, runs: FrameRuns | None) -> None:
+    """Record frame membership: runs of new rows on empty frames become ranges.
+    ``runs`` is given only when ``rows`` are consecutive new rows."""
     fc = state.frames.cols.cols
     extra = state.frames.extra
-    if (len(rows) > 1 and fresh.all() and np.all(np.diff(rows) == 1)
-            and np.all(np.diff(frame_rows) >= 0)):
-        first_idx = np.flatnonzero(np.concatenate(([True], frame_rows[1:] != frame_rows[:-1])))
-        uniq = frame_rows[first_idx]
-        last_idx = np.concatenate([first_idx[1:], [len(rows)]])
+    if runs is not None:  # given only for consecutive new rows
+        first_idx, uniq = runs.first, runs.frame
+        last_idx = first_idx + runs.length
         empty = (fc["inst_start"][uniq] == fc["inst_end"][uniq]) & np.array(
             [u not in extra for u in uniq.tolist()] if extra else np.ones(len(uniq), bool))
         fc["inst_start"][uniq[empty]] = rows[first_idx[empty]]
@@ -324,17 +343,24 @@ def _attach_to_frames(state: State, rows: np.ndarray, frame_rows: np.ndarray,
 
 
 def _count_instances(state: State, frame_rows: np.ndarray, kinds: np.ndarray,
-                     sign: int) -> None:
+                     sign: int, runs: FrameRuns | None = None) -> None:
     """Update per-frame user/predicted counts and the per-video frame counts."""
     fc = state.frames.cols.cols
-    lo = int(frame_rows.min())
-    local = frame_rows - lo
-    size = int(local.max()) + 1
-    n_user = np.bincount(local[kinds != 1], minlength=size)  # user rows are the few
-    n_pred = np.bincount(local, minlength=size) - n_user
-    touched = np.flatnonzero((n_user > 0) | (n_pred > 0))
-    uniq = touched + lo
-    n_user, n_pred = n_user[touched], n_pred[touched]
+    if runs is not None:
+        uniq = runs.frame
+        user = np.flatnonzero(kinds != 1)  # user instances are the few
+        n_user = np.bincount(np.searchsorted(runs.first, user, side="right") - 1,
+                             minlength=len(uniq))
+        n_pred = runs.length - n_user
+    else:
+        lo = int(frame_rows.min())
+        local = frame_rows - lo
+        size = int(local.max()) + 1
+        n_user = np.bincount(local[kinds != 1], minlength=size)
+        n_pred = np.bincount(local, minlength=size) - n_user
+        touched = np.flatnonzero((n_user > 0) | (n_pred > 0))
+        uniq = touched + lo
+        n_user, n_pred = n_user[touched], n_pred[touched]
     before_u = fc["n_user"][uniq].astype(np.int64)
     before_p = fc["n_pred"][uniq].astype(np.int64)
     after_u = before_u + sign * n_user
@@ -475,27 +501,41 @@ def add_frames(state: State, batch: ev.FrameBatch) -> None:
         icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
         icode = np.where(uniq_v[icode] == inst.video, icode, -1)
     ik = icode.astype(np.int64) << 40 | inst.frame_idx
-    pos = _positions(fk_sorted, ik)
     sorted_rows = rows if order_k is None else rows[order_k]
-    add_instances(state, inst, sorted_rows[pos])
+    runs = _key_runs(ik)
+    if runs is None:
+        add_instances(state, inst, sorted_rows[_positions(fk_sorted, ik)])
+        return
+    first, length, run_keys = runs
+    run_rows = sorted_rows[_positions(fk_sorted, run_keys)]
+    frame_rows = np.repeat(run_rows, length)
+    ordered = len(run_rows) < 2 or bool(np.all(run_rows[1:] > run_rows[:-1]))
+    add_instances(state, inst, frame_rows,
+                  FrameRuns(first, length, run_rows) if ordered else None)
+
+
+def _key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """First index, length and key of each run of equal keys, when ``keys`` is
+    sorted (instances come grouped by frame, so each frame is looked up once)."""
+    if len(keys) < 2:
+        return None
+    step = np.diff(keys)
+    if step.min() < 0:
+        return None
+    first = np.flatnonzero(step)
+    first += 1
+    first = np.concatenate(([0], first))
+    return first, np.diff(first, append=len(keys)), keys[first]
 
 
 def _positions(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Where each key sits in ``sorted_keys`` (all must be there). Instances come
-    grouped by frame, so each run of equal keys is looked up once."""
-    if len(keys) > 1 and np.all(keys[1:] >= keys[:-1]):
-        first = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        run_keys = keys[first]
-        lengths = np.diff(np.append(first, len(keys)))
-    else:
-        run_keys, lengths = keys, None
-    if len(run_keys) == len(sorted_keys) and np.array_equal(run_keys, sorted_keys):
-        at = np.arange(len(run_keys))
-    else:
-        at = np.clip(np.searchsorted(sorted_keys, run_keys), 0, len(sorted_keys) - 1)
-        if not np.array_equal(sorted_keys[at], run_keys):
-            raise EventMismatch("an instance names a frame that is not in the batch")
-    return at if lengths is None else np.repeat(at, lengths)
+    """Where each key sits in ``sorted_keys``; every key must be there."""
+    if len(keys) == len(sorted_keys) and np.array_equal(keys, sorted_keys):
+        return np.arange(len(keys))
+    at = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
+    if not np.array_equal(sorted_keys[at], keys):
+        raise EventMismatch("an instance names a frame that is not in the batch")
+    return at
 
 
 def remove_frames(state: State, batch: ev.FrameBatch) -> None:
