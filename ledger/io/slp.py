@@ -373,15 +373,28 @@ class _Reader:
         n_nodes = np.array([len(s.node_names) for s in data.skeletons], dtype=i64)
         inst_nodes = (np.broadcast_to(n_nodes[:1], (n_inst,)) if len(n_nodes) == 1
                       else n_nodes[skel])
-        if n_inst and _bad(p_end - p_start != inst_nodes):
-            raise self.fail("an instance's point range length differs from its skeleton's nodes")
         is_user = kind == USER
-        # each kind's ranges within its own table; the smaller table's kind is
-        # checked on its own rows, the rest against the larger table
-        small = USER if n_user_pts <= n_pred_pts else PREDICTED
-        if _outside(p_start, 0, None) or _outside(p_end, 0, max(n_user_pts, n_pred_pts) + 1) or \
-                _outside(p_end[kind == small], 0, min(n_user_pts, n_pred_pts) + 1):
-            raise self.fail("an instance's point range lies outside its point table")
+        # Files store each kind's points in instance order; then every range is
+        # known from the node counts and one comparison per column checks them all.
+        dest, in_order_starts, totals = _kind_order(~is_user, inst_nodes)
+        in_order = bool(n_inst) and np.array_equal(p_start, in_order_starts)
+        if in_order:
+            if not np.array_equal(p_end - p_start, inst_nodes):
+                raise self.fail(
+                    "an instance's point range length differs from its skeleton's nodes")
+            if totals[USER] > n_user_pts or totals[PREDICTED] > n_pred_pts:
+                raise self.fail("an instance's point range lies outside its point table")
+        elif n_inst:
+            if _bad(p_end - p_start != inst_nodes):
+                raise self.fail(
+                    "an instance's point range length differs from its skeleton's nodes")
+            # each kind's ranges within its own table; the smaller table's kind is
+            # checked on its own rows, the rest against the larger table
+            small = USER if n_user_pts <= n_pred_pts else PREDICTED
+            big_table, small_table = max(n_user_pts, n_pred_pts), min(n_user_pts, n_pred_pts)
+            if _outside(p_start, 0, None) or _outside(p_end, 0, big_table + 1) or \
+                    _outside(p_end[kind == small], 0, small_table + 1):
+                raise self.fail("an instance's point range lies outside its point table")
 
         score = inst["score"].astype(np.float64)
         if "tracking_score" in inst:
@@ -401,19 +414,20 @@ class _Reader:
         if n_pred_pts == 0:
             x, y, vis, com = ux, uy, u_vis, u_com
             pscore = np.zeros(n_user_pts, np.float64)
-            pt_start = p_start
+            pt_start = dest if in_order else p_start
         elif n_user_pts == 0:
             x = pred["x"].astype(np.float64, copy=False)
             y = pred["y"].astype(np.float64, copy=False)
             vis, com = _as_bool(pred["visible"]), _as_bool(pred["complete"])
             pscore = pred["score"].astype(np.float64, copy=False)
-            pt_start = p_start
+            pt_start = dest if in_order else p_start
         else:
             if pred is None:
                 self._check_size(pred_ds, "pred_points")
                 pred = pred_ds
-            x, y, vis, com, pscore, pt_start = _interleave(
-                kind, inst_nodes, p_start, (ux, uy, u_vis, u_com), pred)
+            x, y, vis, com, pscore = _interleave(
+                kind, inst_nodes, p_start, dest, in_order, (ux, uy, u_vis, u_com), pred)
+            pt_start = dest
 
         data.frame_video, data.frame_idx = f_video, f_idx
         data.frame_inst_start, data.frame_inst_end = f_start, f_end
@@ -442,31 +456,43 @@ _MAX_UNION_RUNS = 4096  # beyond this, reading in chunks and scattering is faste
 _CHUNK = 1 << 18  # pred_points rows per read when scattering chunk by chunk
 
 
-def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
-                user: tuple[np.ndarray, ...],
-                pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
-    """One point pool in instance order from the two per-kind tables.
-
-    Keeping points in instance order lets the ledger take them as they are. Files
-    keep each kind's points in instance order; then each run of consecutive
-    predicted instances is one contiguous slice of ``pred_points``, and HDF5 reads
-    the whole table straight into those slices of the pool (no second copy). With
-    many runs the table is read in chunks and scattered; files out of order fall
-    back to an index gather.
-    """
-    n_inst = len(kind)
-    dest = np.zeros(n_inst, np.int64)
-    if n_inst > 1:
-        np.cumsum(n_nodes[:-1], out=dest[1:])
-    total = int(n_nodes.sum())
-    is_pred = kind == PREDICTED
-    # in order: each instance starts where the ones of its kind before it end
+def _kind_order(is_pred: np.ndarray, n_nodes: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """For instances with these kinds and node counts: where each one's points
+    start in an instance-ordered pool, where they start in its kind's table if
+    that table is in instance order, and each kind's total points."""
+    dest = np.cumsum(n_nodes)
+    total = int(dest[-1]) if len(dest) else 0
+    dest -= n_nodes
+    n_pred = int(np.count_nonzero(is_pred))
+    if n_pred in (0, len(is_pred)):
+        return dest, dest, (0, total) if n_pred else (total, 0)
     own = np.where(is_pred, n_nodes, 0)
     pred_before = np.cumsum(own)
+    pred_total = int(pred_before[-1])
     pred_before -= own
-    if not np.array_equal(p_start, np.where(is_pred, pred_before, dest - pred_before)):
-        return (*_gather_kinds(kind, n_nodes, p_start, dest, user, _pred_columns(pred)), dest)
-    pool = np.empty(total, _POOL_DTYPE)
+    starts = dest - pred_before
+    np.copyto(starts, pred_before, where=is_pred)
+    return dest, starts, (total - pred_total, pred_total)
+
+
+def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
+                dest: np.ndarray, in_order: bool, user: tuple[np.ndarray, ...],
+                pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
+    """One point pool in instance order (``dest``: each instance's start) from the
+    two per-kind tables.
+
+    Keeping points in instance order lets the ledger take them as they are. Files
+    keep each kind's points in instance order (``in_order``); then each run of
+    consecutive predicted instances is one contiguous slice of ``pred_points``, and
+    HDF5 reads the whole table straight into those slices of the pool (no second
+    copy). With many runs the table is read in chunks and scattered; files out of
+    order fall back to an index gather.
+    """
+    is_pred = kind == PREDICTED
+    if not in_order:
+        return tuple(_gather_kinds(kind, n_nodes, p_start, dest, user, _pred_columns(pred)))
+    pool = np.empty(int(dest[-1] + n_nodes[-1]) if len(dest) else 0, _POOL_DTYPE)
     run_start, run_len = _runs(is_pred, dest, n_nodes)
     if isinstance(pred, h5py.Dataset) and pred.dtype == _POOL_DTYPE and (
             len(run_start) <= _MAX_UNION_RUNS):
@@ -477,7 +503,7 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     for name, column in zip(_POOL_DTYPE.names, user, strict=False):
         pool[name][user_pos] = column[:len(user_pos)]
     pool["score"][user_pos] = 0.0
-    return (*(pool[name] for name in _POOL_DTYPE.names), dest)
+    return tuple(pool[name] for name in _POOL_DTYPE.names)
 
 
 def _runs(is_pred: np.ndarray, dest: np.ndarray, n_nodes: np.ndarray

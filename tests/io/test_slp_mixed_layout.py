@@ -22,12 +22,13 @@ from ledger.io.project_data import USER, ProjectData
 from ledger.io.slp import read_slp, write_slp
 
 
-def _mixed(n_frames: int, user_every: int, seed: int = 0) -> ProjectData:
+def _mixed(n_frames: int, user_every: int | None, seed: int = 0) -> ProjectData:
     """Predictions (2 per frame, 5 nodes) with the first instance of every
-    ``user_every``-th frame turned into a user instance."""
+    ``user_every``-th frame turned into a user instance (None: predictions only)."""
     data = make_predictions(n_frames, 2, 5, seed=seed)
     user = np.zeros(data.n_instances, bool)
-    user[np.arange(0, n_frames, user_every) * 2] = True
+    if user_every is not None:
+        user[np.arange(0, n_frames, user_every) * 2] = True
     data.inst_kind = np.where(user, USER, data.inst_kind).astype(np.uint8)
     data.inst_score[user] = np.nan
     data.inst_tracking_score[user] = np.nan
@@ -94,8 +95,10 @@ def test_other_stored_dtypes_are_converted(tmp_path: Path) -> None:
     assert_same(got, data)
 
 
-def test_point_tables_out_of_instance_order_are_gathered(tmp_path: Path) -> None:
-    data = _mixed(120, 5)
+@pytest.mark.parametrize("user_every", [5, None])
+def test_point_tables_out_of_instance_order_are_gathered(tmp_path: Path,
+                                                         user_every: int | None) -> None:
+    data = _mixed(120, user_every)
     path = tmp_path / "shuffled.slp"
     inst, pred = _written_tables(data, path, "instances", "pred_points")
     rows = np.flatnonzero(inst["instance_type"] == 1)

@@ -284,6 +284,24 @@ def test_damaged_files_raise_format_error(tmp_path: Path, name: str) -> None:
     assert str(path) in str(info.value)
 
 
+def _shorten(name: str, rows: int) -> Callable[[h5py.File], None]:
+    def edit(f: h5py.File) -> None:
+        table = f[name][()][:rows]
+        del f[name]
+        f.create_dataset(name, data=table, maxshape=(None,))
+    return edit
+
+
+@pytest.mark.parametrize("edit", [_shorten("points", 3), _with_prediction])
+def test_point_table_too_short_for_ordered_ranges(tmp_path: Path, edit: Callable) -> None:
+    # ranges in instance order (the fast check) that run past the end of their table
+    def damage(f: h5py.File) -> None:
+        edit(f)
+        _shorten("points", 1)(f)
+    with pytest.raises(FormatError, match="outside its point table"):
+        read_slp(_variant(tmp_path, damage))
+
+
 def test_non_hdf5_truncated_and_missing(tmp_path: Path) -> None:
     text = tmp_path / "a.slp"
     text.write_text("hello")
