@@ -362,8 +362,9 @@ def render(results: dict[str, dict[str, dict[str, object]]], gen: dict[str, str]
 {host}; sleap-io {_sio_version()}. Synthetic prediction files generated with
 sleap-io (tracked, ~2% NaN points, 1% of frames with a user instance linked by
 `from_predicted`, suggestions every 200 frames). Each operation ran in a fresh
-subprocess, in interleaved rounds; time is the best of all repeats and rounds, peak
-the highest. Peak = extra resident memory at the operation's peak (RSS high-water
+subprocess, in interleaved rounds (sleap-io's eager load and save of L, minutes each,
+in the first round only); time is the best of all repeats and rounds, peak the
+highest. Peak = extra resident memory at the operation's peak (RSS high-water
 mark reset via `/proc/self/clear_refs` just before the operation, `VmHWM - VmRSS`),
 shown also as a multiple of the four tables' in-memory size ("arrays"). `*_save`
 and `sio_lazy_save` exclude the load.
