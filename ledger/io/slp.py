@@ -509,7 +509,9 @@ def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
 def _runs(is_pred: np.ndarray, dest: np.ndarray, n_nodes: np.ndarray
           ) -> tuple[np.ndarray, np.ndarray]:
     """Pool start and length of each run of consecutive predicted instances."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], is_pred.view(np.int8), [0]))))
+    padded = np.zeros(len(is_pred) + 2, np.bool_)
+    padded[1:-1] = is_pred
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
     first, stop = edges[0::2], edges[1::2]
     ends = dest + n_nodes
     return dest[first], ends[stop - 1] - dest[first]
