@@ -209,7 +209,7 @@ class FrameRuns(NamedTuple):
     frame: np.ndarray  # frame row of each run, strictly increasing
 
 
-def frame_runs(frame_rows: np.ndarray) -> FrameRuns | None:
+def _frame_runs(frame_rows: np.ndarray) -> FrameRuns | None:
     """The runs of ``frame_rows``, or None unless it is sorted (then each frame
     is one run)."""
     runs = _key_runs(frame_rows)
@@ -308,7 +308,7 @@ def add_instances(state: State, batch: ev.InstanceBatch,
                 table.points.write_columns(int(c["pt_start"][r]), _batch_points(
                     batch, int(offsets[i]), int(offsets[i + 1])))
     if runs is None:
-        runs = frame_runs(frame_rows)
+        runs = _frame_runs(frame_rows)
     _attach_to_frames(state, rows, frame_rows, fresh, runs if all_fresh else None)
     _count_instances(state, frame_rows, batch.kind, +1, runs)
     # the batch names each instance's frame by (video, frame_idx): no gathers needed

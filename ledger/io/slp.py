@@ -309,16 +309,16 @@ class _Reader:
         pred_ds = self.f.get("pred_points")
         # A file with both kinds has its predicted points read straight into their
         # places in the pool, so the full table and the pool never coexist in memory.
-        stream = (len(pts["x"]) > 0 and isinstance(pred_ds, h5py.Dataset)
+        direct = (len(pts["x"]) > 0 and isinstance(pred_ds, h5py.Dataset)
                   and pred_ds.ndim == 1 and pred_ds.dtype.names is not None
                   and all(f in pred_ds.dtype.names for f in _FIELDS["pred_points"]))
-        pred = None if stream else self._columns("pred_points")
+        pred = None if direct else self._columns("pred_points")
         i64 = np.int64
 
         n_frames = len(frames["video"])
         n_inst = len(inst["instance_type"])
         n_user_pts = len(pts["x"])
-        n_pred_pts = int(pred_ds.shape[0]) if stream else len(pred["x"])
+        n_pred_pts = int(pred_ds.shape[0]) if direct else len(pred["x"])
         f_video = np.ascontiguousarray(_int64(frames["video"]))
         f_idx = np.ascontiguousarray(_int64(frames["frame_idx"]))
         f_start = _int64(frames["instance_id_start"])
