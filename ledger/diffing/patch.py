@@ -377,20 +377,20 @@ class _Layout:
             skels_now = c["skeleton"][live]
         used_tracks = set(np.unique(tracks_now).tolist()) | set(self.p.add.track.tolist())
         used_skels = set(np.unique(skels_now).tolist()) | set(self.p.add.skeleton.tolist())
-        for tid, d in p.tracks.items():
-            if d is None and tid in st.tracks:
-                if tid in used_tracks:
-                    raise PatchError(f"track {st.tracks[tid].name!r} is still in use")
-                pos = self.track_order.index(tid)
-                self.events.append(ev.TrackRemoved(st.tracks[tid], pos))
-                self.track_order.remove(tid)
-        for sid, sd in p.skeletons.items():
-            if sd is None and sid in st.skeletons:
-                if sid in used_skels:
-                    raise PatchError(f"skeleton {st.skeletons[sid].name!r} is still in use")
-                pos = self.skeleton_order.index(sid)
-                self.events.append(ev.SkeletonRemoved(st.skeletons[sid], pos))
-                self.skeleton_order.remove(sid)
+        self._remove_unused(p.tracks, st.tracks, used_tracks, self.track_order,
+                            ev.TrackRemoved, "track")
+        self._remove_unused(p.skeletons, st.skeletons, used_skels, self.skeleton_order,
+                            ev.SkeletonRemoved, "skeleton")
+
+    def _remove_unused(self, patched: dict[int, Any], current: dict[int, Any], used: set[int],
+                       order: list[int], removed: Any, what: str) -> None:
+        """Events removing the definitions the patch drops; one still in use is refused."""
+        for ident, new in patched.items():
+            if new is None and ident in current:
+                if ident in used:
+                    raise PatchError(f"{what} {current[ident].name!r} is still in use")
+                self.events.append(removed(current[ident], order.index(ident)))
+                order.remove(ident)
 
     def containers(self) -> None:
         p, st = self.p, self.st
