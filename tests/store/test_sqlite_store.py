@@ -293,35 +293,34 @@ def _assert_refused(path: Path, match: str, **options: object) -> None:
     assert sha256(path) == before
 
 
+def _run_sql(path: Path, statement: str, params: tuple = ()) -> None:
+    """Change the file behind the store's back, as another program would."""
+    conn = sqlite3.connect(path)
+    conn.execute(statement, params)
+    conn.commit()
+    conn.close()
+
+
 def test_refuses_non_sqlite_file(path: Path) -> None:
     path.write_bytes(b"frame,x,y\n1,2,3\n" * 100)
     _assert_refused(path, "not an SQLite database")
 
 
 def test_refuses_sqlite_file_that_is_not_a_ledger(path: Path) -> None:
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE people(name)")
-    conn.commit()
-    conn.close()
+    _run_sql(path, "CREATE TABLE people(name)")
     _assert_refused(path, "not a ledger")
 
 
 def test_refuses_foreign_format_name(path: Path) -> None:
     SqliteStore(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = 'something-else' WHERE key = 'format'")
-    conn.commit()
-    conn.close()
+    _run_sql(path, "UPDATE meta SET value = 'something-else' WHERE key = 'format'")
     _assert_refused(path, "not a ledger")
 
 
 def test_refuses_newer_format_version(path: Path) -> None:
     with SqliteStore(path) as store:
         store.append(make_records(sample_events()[:2]), 0)
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (FORMAT_VERSION + 1,))
-    conn.commit()
-    conn.close()
+    _run_sql(path, "UPDATE meta SET value = ? WHERE key = 'version'", (FORMAT_VERSION + 1,))
     _assert_refused(path, "newer")
     _assert_refused(path, "newer", read_only=True)
 
