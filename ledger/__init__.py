@@ -13,10 +13,8 @@ Example::
     labels.history[-1].kind      # 'FramesAdded'
 """
 
-from ledger.cache import LabelsDataCache
+from ledger.core.rangelist import RangeList
 from ledger.diffing import Diff, diff
-from ledger.durable import open
-from ledger.labels import Labels
 from ledger.merging import Conflict, MergeResult, merge
 from ledger.model import (
     Instance,
@@ -30,7 +28,9 @@ from ledger.model import (
     Track,
     Video,
 )
-from ledger.rangelist import RangeList
+from ledger.project.durable import open
+from ledger.sleap.cache import LabelsDataCache
+from ledger.sleap.labels import Labels
 
 __version__ = "0.1.0"
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import ledger
-from ledger.cli import main
+from ledger.cli.commands import main
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 CLIP = os.path.join(DATA, "slp_hdf5", "minimal_instance.slp")
@@ -95,7 +95,7 @@ def test_log_marks_merges_with_both_parents(runner, project, tmp_path):
     theirs.set_point(theirs[0].instances[0], "A", 9.0, 9.0)
     result = ledger.merge(ours, theirs)
     result.commit("merge bob")
-    from ledger.cli import _parents
+    from ledger.cli.commands import _parents
 
     heads = ours.history[-1].meta["merge"]
     assert _parents(ours.history[-1]) == (

@@ -1,4 +1,4 @@
-"""Array helpers of `ledger.columns`: each equals its plain numpy definition."""
+"""Array helpers of `ledger.core.columns`: each equals its plain numpy definition."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.columns import distinct, ranges_to_index
+from ledger.core.columns import distinct, ranges_to_index
 
 
 @settings(max_examples=200, deadline=None)

@@ -30,13 +30,13 @@ from ledger import (
     Track,
     Video,
 )
-from ledger.apply import apply_event
-from ledger.codec import decode_event, encode_event
+from ledger.core.apply import apply_event
+from ledger.core.codec import decode_event, encode_event
+from ledger.core.point_pool import PointPool
+from ledger.core.state import State, canonical, canonical_caches, rebuild_caches
 from ledger.errors import LedgerError
+from ledger.io.project_convert import import_events
 from ledger.io.project_data import ProjectData, SkeletonData, VideoData
-from ledger.point_pool import PointPool
-from ledger.project_convert import import_events
-from ledger.state import State, canonical, canonical_caches, rebuild_caches
 
 coords = st.one_of(st.just(math.nan), st.integers(0, 50).map(float))
 

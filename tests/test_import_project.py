@@ -1,4 +1,4 @@
-"""Import of file tables into a ledger (`ledger.project_convert`): one bulk event,
+"""Import of file tables into a ledger (`ledger.io.project_convert`): one bulk event,
 duplicate frames folded, mixed point layouts, and export back to the same tables."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from ledger import Labels
-from ledger import events as ev
-from ledger.ids import SequentialIds
+from ledger.core import events as ev
+from ledger.core.ids import SequentialIds
+from ledger.io.project_convert import export_project, import_events
 from ledger.io.project_data import ProjectData, SkeletonData, VideoData
-from ledger.project_convert import export_project, import_events
 
 
 def _data(frames: list[tuple[int, int]], per_frame: int = 2) -> ProjectData:

@@ -28,7 +28,7 @@ from ledger import (
     Video,
 )
 from ledger import errors as lerr
-from ledger.ids import SequentialIds
+from ledger.core.ids import SequentialIds
 
 # --------------------------------------------------------------------------- helpers
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.point_pool import NAMES, PointPool
+from ledger.core.point_pool import NAMES, PointPool
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Tests for `ledger.rangelist.RangeList`.
+"""Tests for `ledger.core.rangelist.RangeList`.
 
 The first part replays SLEAP's own test vectors (``tests/test_rangelist.py`` in
 SLEAP, summarised in the reference doc §3), including the quirks SLEAP pins. The
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.core.rangelist import RangeList
 from ledger.errors import ValidationError
-from ledger.rangelist import RangeList
 
 # --------------------------------------------------------------------------- helpers
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ledger import Instance, LabeledFrame, Labels, Point, Skeleton, Track, Video
-from ledger.apply import apply_event
-from ledger.state import State, canonical
+from ledger.core.apply import apply_event
+from ledger.core.state import State, canonical
 
 
 def _replayed(labels: Labels) -> dict:

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
+from ledger.core.state import State
 from ledger.diffing import gather as g
-from ledger.state import State
 
 Def = ev.VideoDef | ev.SkeletonDef | ev.TrackDef
 ATTRS = ("from_predicted", "score", "tracking_score")

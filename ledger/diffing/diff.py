@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
+from ledger.core.ids import NO_ID
+from ledger.core.state import State
 from ledger.diffing.changes import Changes, compare
 from ledger.diffing.matching import InstanceRule, translate
 from ledger.diffing.patch import Patch, events_for
-from ledger.ids import NO_ID
-from ledger.state import State
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 Side = "Labels | State"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledger import events as ev
-from ledger.columns import ranges_to_index
-from ledger.state import State
+from ledger.core import events as ev
+from ledger.core.columns import ranges_to_index
+from ledger.core.state import State
 
 MISSING_POINT = np.array([np.nan, np.nan, 1.0, 0.0, 0.0])
 """The value `NodeAdded` gives an instance's new point (x, y, visible, complete, score)."""
@@ -148,7 +148,7 @@ class KeyCoder:
 
 def batch_rows(state: State, rows: np.ndarray) -> ev.InstanceBatch:
     """Instances at ``rows`` as an `InstanceBatch` (vectorised)."""
-    from ledger.state_batches import instance_batch_from_rows
+    from ledger.core.state_batches import instance_batch_from_rows
 
     return instance_batch_from_rows(state, np.asarray(rows, dtype=np.int64))
 

@@ -18,13 +18,13 @@ from typing import Literal
 
 import numpy as np
 
-from ledger import events as ev
-from ledger.apply import apply_event
-from ledger.columns import ranges_to_index
+from ledger.core import events as ev
+from ledger.core.apply import apply_event
+from ledger.core.columns import ranges_to_index
+from ledger.core.ids import NO_ID, IdSource, RandomIds
+from ledger.core.state import State
 from ledger.diffing import gather as g
-from ledger.ids import NO_ID, IdSource, RandomIds
-from ledger.labels_merge import weak_filename_match
-from ledger.state import State
+from ledger.sleap.labels_merge import weak_filename_match
 
 InstanceRule = Literal["exact", "tolerance", "rank"]
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
+from ledger.core.ids import NO_ID
+from ledger.core.state import State
 from ledger.diffing import gather as g
 from ledger.errors import LedgerError
-from ledger.ids import NO_ID
-from ledger.state import State
 
 
 class PatchError(LedgerError):

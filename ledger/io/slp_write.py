@@ -24,7 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ledger.columns import ranges_to_index
+from ledger.core.columns import ranges_to_index
 from ledger.errors import FormatError, LedgerError
 from ledger.io import sleap_meta as meta_io
 from ledger.io.atomic import atomic_write_path

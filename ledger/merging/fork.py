@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger.event_ledger import EventLedger
+from ledger.project.event_ledger import EventLedger
 from ledger.store import MemoryStore
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 def fork_in_memory(labels: Labels, author: str | None = None) -> Labels:
     """A new in-memory `Labels` with the same records (same envelopes, same
     hashes), replayed; it then evolves independently."""
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
     records = labels._ledger.records()
     store = MemoryStore()

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
+from ledger.core.record import MERGE, Record
 from ledger.diffing.changes import Scope
-from ledger.record import MERGE, Record
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
     from ledger.merging.conflict import Conflict
+    from ledger.sleap.labels import Labels
 
 
 @dataclass

@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ledger.core.state import State
 from ledger.diffing import gather as g
 from ledger.diffing.changes import Changes, Scope, compare
 from ledger.diffing.matching import InstanceRule, translate
 from ledger.merging.history import attribute, find_base, scope_of
 from ledger.merging.plan import Combiner
 from ledger.merging.result import MergeResult
-from ledger.state import State
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 def merge(ours: Labels, theirs: Labels, dry_run: bool = False, *,
@@ -93,7 +93,7 @@ def _frames_scope(ours: State, theirs: State) -> Scope:
 def two_way(ours: State, d: Changes) -> None:
     """Read ours→theirs' as "what theirs adds": keep additions, drop removals and
     value changes of matched things (ours wins), union containers."""
-    import ledger.events as ev
+    import ledger.core.events as ev
 
     d.removed = ev.InstanceBatch.empty()
     d.frames_removed = (np.zeros(0, np.int64), np.zeros(0, np.int64))

@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
+from ledger.core.ids import NO_ID
+from ledger.core.state import State
 from ledger.diffing import gather as g
 from ledger.diffing.changes import Changes
 from ledger.diffing.patch import Patch
-from ledger.ids import NO_ID
 from ledger.merging.conflict import Conflict
-from ledger.state import State
 
 
 @dataclass

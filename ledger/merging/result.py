@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ledger import events as ev
+from ledger.core import events as ev
+from ledger.core.record import MERGE
 from ledger.diffing.patch import Patch, events_for
 from ledger.errors import LedgerError
 from ledger.merging.conflict import Conflict, plain
 from ledger.merging.plan import Plan
-from ledger.record import MERGE
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 CHOICES = ("ours", "theirs", "both")
 

@@ -17,8 +17,8 @@ from ledger.errors import ValidationError
 from ledger.model.instance import Instance, PredictedInstance
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
     from ledger.model.video import Video
+    from ledger.sleap.labels import Labels
 
 
 class FrameInstances:

@@ -31,9 +31,9 @@ from ledger.model.skeleton import Node, Skeleton
 from ledger.model.track import Track
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
     from ledger.model.frame import LabeledFrame
     from ledger.model.video import Video
+    from ledger.sleap.labels import Labels
 
 MISSING_ROW = (math.nan, math.nan, 1.0, 0.0, 0.0)
 

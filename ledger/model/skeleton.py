@@ -29,7 +29,7 @@ from ledger.errors import NotInLabelsError, ValidationError
 from ledger.model.owned import OwnedByLabels
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 class Node:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.model.owned import OwnedByLabels
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 class Track(OwnedByLabels):

@@ -22,7 +22,7 @@ from ledger.model.owned import OwnedByLabels
 
 if TYPE_CHECKING:
     from ledger.io.video_base import VideoBackend
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 class Video(OwnedByLabels):

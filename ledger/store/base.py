@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from ledger.record import Record
+from ledger.core.record import Record
 
 
 class Store(Protocol):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ledger.core.record import Record
 from ledger.errors import ConcurrencyError
-from ledger.record import Record
 
 
 class MemoryStore:

@@ -12,7 +12,7 @@ Python. The layout::
     tags(name, seq, created)    named positions; outside the hash chain
     snapshots, snapshot_chunks  cached projections (`ledger.store.snapshots`)
 
-``body`` is `ledger.codec.encode_event`, ``tx_meta`` the msgpack of the record's
+``body`` is `ledger.core.codec.encode_event`, ``tx_meta`` the msgpack of the record's
 transaction metadata (NULL when empty). The hash of a record is
 ``sha256(parent || content)`` where ``content`` is `Record.content()`: the msgpack
 array of the envelope fields followed by the event. msgpack concatenates array
@@ -58,7 +58,9 @@ from typing import Any, Literal
 
 import msgspec
 
-from ledger.codec import decode_any, decode_event, encode, encode_event
+from ledger.core.codec import decode_any, decode_event, encode, encode_event
+from ledger.core.events import TrackAdded, TrackDef, kind_of
+from ledger.core.record import GENESIS, Record
 from ledger.errors import (
     ConcurrencyError,
     IntegrityError,
@@ -66,8 +68,6 @@ from ledger.errors import (
     ReadOnlyError,
     ValidationError,
 )
-from ledger.events import TrackAdded, TrackDef, kind_of
-from ledger.record import GENESIS, Record
 from ledger.store.snapshots import (
     Snapshot,
     delete_snapshots,
@@ -134,7 +134,7 @@ def _meta_of(blob: bytes | None) -> dict[str, Any]:
 
 
 def _link(parent: bytes, prefix: bytes, body: bytes | memoryview) -> bytes:
-    """`ledger.record.link_hash` without concatenating a possibly huge body."""
+    """`ledger.core.record.link_hash` without concatenating a possibly huge body."""
     h = hashlib.sha256(parent)
     h.update(prefix)
     h.update(body)

@@ -8,7 +8,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from ledger import Instance, LabeledFrame, Labels, Skeleton, Video
-from ledger.cli_merge import diff_command, merge_command
+from ledger.cli.merge import diff_command, merge_command
 
 
 def _labels(shift: float, extra: bool) -> Labels:

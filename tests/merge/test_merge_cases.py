@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from ledger import Instance, LabeledFrame, Labels, PredictedInstance, Skeleton, Track, Video
+from ledger.core.state import canonical
 from ledger.diffing import diff
 from ledger.errors import LedgerError
 from ledger.merging import MergeConflictError, fork_in_memory, merge
-from ledger.state import canonical
 
 PTS = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import Instance, LabeledFrame, Labels, PredictedInstance, Skeleton, Track, Video
-from ledger.apply import apply_event
+from ledger.core.apply import apply_event
+from ledger.core.state import State, canonical
 from ledger.diffing import diff
 from ledger.merging import fork_in_memory, merge
-from ledger.state import State, canonical
 
 NODES = ["n0", "n1", "n2"]
 coord = st.integers(0, 20).map(float)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.event_ledger import EventLedger
-from ledger.events import TrackAdded
+from ledger.core.events import TrackAdded
+from ledger.project.event_ledger import EventLedger
 from ledger.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import json, sys, time
 from ledger.errors import ConcurrencyError
-from ledger.event_ledger import EventLedger
-from ledger.events import TrackAdded, TrackDef
+from ledger.project.event_ledger import EventLedger
+from ledger.core.events import TrackAdded, TrackDef
 from ledger.store.sqlite import SqliteStore
 
 path, worker, count, start_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from ledger.record import Record
+from ledger.core.record import Record
 from ledger.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]

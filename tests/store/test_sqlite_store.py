@@ -12,16 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ledger.codec import encode_event
-from ledger.errors import (
-    ConcurrencyError,
-    NotFoundError,
-    ReadOnlyError,
-    StoreError,
-    ValidationError,
-)
-from ledger.event_ledger import EventLedger
-from ledger.events import (
+from ledger.core.codec import encode_event
+from ledger.core.events import (
     FrameBatch,
     FramesAdded,
     InstanceBatch,
@@ -36,8 +28,16 @@ from ledger.events import (
     VideoAdded,
     VideoDef,
 )
-from ledger.record import Record, chain_hashes
-from ledger.state import canonical
+from ledger.core.record import Record, chain_hashes
+from ledger.core.state import canonical
+from ledger.errors import (
+    ConcurrencyError,
+    NotFoundError,
+    ReadOnlyError,
+    StoreError,
+    ValidationError,
+)
+from ledger.project.event_ledger import EventLedger
 from ledger.store.sqlite import SqliteStore, content_prefix
 from ledger.store.sqlite_file import FORMAT_VERSION
 

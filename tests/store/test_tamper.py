@@ -17,9 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.codec import encode
-from ledger.errors import IntegrityError
-from ledger.events import (
+from ledger.core.codec import encode
+from ledger.core.events import (
     InstanceBatch,
     InstancesAdded,
     PointSet,
@@ -27,7 +26,8 @@ from ledger.events import (
     TrackAdded,
     TrackDef,
 )
-from ledger.record import Record, link_hash
+from ledger.core.record import Record, link_hash
+from ledger.errors import IntegrityError
 from ledger.store.sqlite import SqliteStore, content_prefix
 
 N_EVENTS = 12

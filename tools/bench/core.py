@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import machine, median, table, write_section  # noqa: E402
 
 from ledger import LabeledFrame, Labels, PredictedInstance, Skeleton, Track, Video  # noqa: E402
-from ledger import events as ev  # noqa: E402
-from ledger.apply import apply_event  # noqa: E402
-from ledger.state import State  # noqa: E402
+from ledger.core import events as ev  # noqa: E402
+from ledger.core.apply import apply_event  # noqa: E402
+from ledger.core.state import State  # noqa: E402
 
 
 def build(n_frames: int) -> tuple[Labels, Video, list[Track], float]:

@@ -73,7 +73,7 @@ def bench_three_way(folder: Path, n_edits: int) -> list[list[object]]:
         ids = side._state.instances.cols.cols["id"][insts]
         skel = side.skeleton
         nodes = [n._id for n in skel.nodes]
-        from ledger import events as ev
+        from ledger.core import events as ev
 
         picks = rng.choice(len(ids), n_edits, replace=False)
         with side.transaction("edits"):
@@ -102,7 +102,7 @@ def bench_diff(folder: Path) -> list[list[object]]:
     rows = st.live_instance_rows()
     rng = np.random.default_rng(5)
     picks = rng.choice(len(rows), len(rows) // 100, replace=False)
-    from ledger import events as ev
+    from ledger.core import events as ev
 
     with b.transaction("edit 1%"):
         for r in rows[picks].tolist():

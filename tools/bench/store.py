@@ -26,11 +26,11 @@ from report import machine, median, percentile, table, write_section  # noqa: E4
 from synthetic import synthetic  # noqa: E402
 
 import ledger  # noqa: E402
-from ledger import events as ev  # noqa: E402
-from ledger.event_ledger import TOOL_VERSION  # noqa: E402
-from ledger.labels import Labels  # noqa: E402
-from ledger.project_convert import import_events  # noqa: E402
-from ledger.record import Record  # noqa: E402
+from ledger.core import events as ev  # noqa: E402
+from ledger.core.record import Record  # noqa: E402
+from ledger.io.project_convert import import_events  # noqa: E402
+from ledger.project.event_ledger import TOOL_VERSION  # noqa: E402
+from ledger.sleap.labels import Labels  # noqa: E402
 from ledger.store.sqlite import SqliteStore  # noqa: E402
 
 

@@ -32,9 +32,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 from report import machine, median, percentile, table, write_section  # noqa: E402
 
-from ledger import events as ev  # noqa: E402
-from ledger.event_ledger import TOOL_VERSION, EventLedger  # noqa: E402
-from ledger.record import Record  # noqa: E402
+from ledger.core import events as ev  # noqa: E402
+from ledger.core.record import Record  # noqa: E402
+from ledger.project.event_ledger import TOOL_VERSION, EventLedger  # noqa: E402
 from ledger.store.sqlite import SqliteStore  # noqa: E402
 
 SKELETON = ev.SkeletonDef(1, "s", (ev.NodeDef(2, "a"), ev.NodeDef(3, "b")), ((2, 3),))

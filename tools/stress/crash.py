@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ledger.event_ledger import EventLedger  # noqa: E402
-from ledger.events import Event, ProvenanceSet, TrackAdded, TrackDef  # noqa: E402
+from ledger.core.events import Event, ProvenanceSet, TrackAdded, TrackDef  # noqa: E402
+from ledger.project.event_ledger import EventLedger  # noqa: E402
 from ledger.store.sqlite import SqliteStore  # noqa: E402
 
 CHUNK_SIZE = 16 * 1024

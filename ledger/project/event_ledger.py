@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from ledger.apply import apply_event
+from ledger.core.apply import apply_event
+from ledger.core.events import Event, invert
+from ledger.core.record import DO, GENESIS, REDO, UNDO, Record, chain_hashes, link_hash
+from ledger.core.state import State
 from ledger.errors import IntegrityError, ReadOnlyError, TransactionError
-from ledger.events import Event, invert
-from ledger.record import DO, GENESIS, REDO, UNDO, Record, chain_hashes, link_hash
-from ledger.snapshot import LedgerBookkeeping
-from ledger.state import State
+from ledger.project.snapshot import LedgerBookkeeping
 from ledger.store import MemoryStore, Store
 
 TOOL_VERSION = "ledger 0.1.0"

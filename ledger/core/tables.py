@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ledger.columns import Columns
-from ledger.point_pool import PointPool
+from ledger.core.columns import Columns
+from ledger.core.point_pool import PointPool
 
 
 class IdIndex:

@@ -4,7 +4,7 @@
 exposes (suggestions, negative anchors, provenance), the columnar frame and
 instance tables, and the caches SLEAP's `LabelsDataCache` keeps: track occupancy
 per (video, track) as `RangeList`s and frame counts per video. Only
-`ledger.apply.apply_event` changes a `State`; `rebuild_caches` recomputes the
+`ledger.core.apply.apply_event` changes a `State`; `rebuild_caches` recomputes the
 caches from the tables, which is what the property tests compare against.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ledger.events import SkeletonDef, SuggestionDef, TrackDef, VideoDef
-from ledger.rangelist import RangeList
-from ledger.tables import FrameTable, InstanceTable
+from ledger.core.events import SkeletonDef, SuggestionDef, TrackDef, VideoDef
+from ledger.core.rangelist import RangeList
+from ledger.core.tables import FrameTable, InstanceTable
 
 OccupancyKey = tuple[int, int]  # (video id, track id or NO_ID)
 

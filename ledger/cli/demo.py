@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 import ledger
-from ledger.labels import Labels
 from ledger.samples import DANCE
+from ledger.sleap.labels import Labels
 
 
 def _summary(labels: Labels, title: str) -> Table:

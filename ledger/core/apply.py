@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ledger import events as ev
-from ledger.apply_rows import (
+from ledger.core import events as ev
+from ledger.core.apply_rows import (
     add_frames,
     add_instances,
     occupancy_add,
@@ -24,8 +24,8 @@ from ledger.apply_rows import (
     remove_frames,
     remove_instances,
 )
+from ledger.core.state import State
 from ledger.errors import EventMismatch
-from ledger.state import State
 
 
 def apply_event(state: State, event: ev.Event) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ledger.codec import decode_any, encode
-from ledger.events import SkeletonDef, SuggestionDef, TrackDef, VideoDef
-from ledger.rangelist import RangeList
-from ledger.state import State
-from ledger.tables import Columns
+from ledger.core.codec import decode_any, encode
+from ledger.core.events import SkeletonDef, SuggestionDef, TrackDef, VideoDef
+from ledger.core.rangelist import RangeList
+from ledger.core.state import State
+from ledger.core.tables import Columns
 
 SNAPSHOT_VERSION = 1
 

@@ -23,7 +23,7 @@ from ledger.model.suggestion import SuggestionFrame
 from ledger.model.video import Video
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 def weak_filename_match(a: str, b: str) -> bool:

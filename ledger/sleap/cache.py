@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ledger.core.ids import NO_ID
+from ledger.core.rangelist import RangeList
 from ledger.errors import ValidationError
-from ledger.ids import NO_ID
-from ledger.rangelist import RangeList
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
     from ledger.model.frame import LabeledFrame
     from ledger.model.track import Track
     from ledger.model.video import Video
+    from ledger.sleap.labels import Labels
 
 FILTERS = ("", "user", "predicted")
 

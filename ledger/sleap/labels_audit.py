@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
 from ledger.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.core.record import Record
     from ledger.model.video import Video
-    from ledger.record import Record
+    from ledger.sleap.labels import Labels
 
 _CREATES = (ev.FramesAdded, ev.InstancesAdded, ev.VideoAdded)
 _CHANGES = (ev.PointSet, ev.PointsSet, ev.TracksAssigned, ev.InstanceUpdated)
@@ -102,7 +102,7 @@ class AuditMixin:
 
     def fork(self: Labels, path: str | os.PathLike[str]) -> Labels:
         """A new ledger file sharing this history (copying the file works too)."""
-        from ledger.durable import fork
+        from ledger.project.durable import fork
 
         return fork(self, path)
 

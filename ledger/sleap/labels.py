@@ -1,9 +1,9 @@
 """`Labels`: SLEAP's dataset API over an event ledger.
 
 Reading methods look at the projection (`State`); every change is built as events
-by the editing methods (`ledger.labels_edit`) and committed through the ledger, so
+by the editing methods (`ledger.sleap.labels_edit`) and committed through the ledger, so
 history, undo/redo and time travel come for free. Merge methods live in
-`ledger.labels_merge` and file methods in `ledger.labels_files`.
+`ledger.sleap.labels_merge` and file methods in `ledger.sleap.labels_files`.
 
 Example::
 
@@ -20,25 +20,25 @@ from typing import Any
 
 import numpy as np
 
-from ledger.cache import LabelsDataCache
+from ledger.core.ids import NO_ID, IdSource, RandomIds
+from ledger.core.rangelist import RangeList
+from ledger.core.record import Record
+from ledger.core.state import State, canonical
 from ledger.errors import NotFoundError, ReadOnlyError, ValidationError
-from ledger.event_ledger import EventLedger
-from ledger.ids import NO_ID, IdSource, RandomIds
-from ledger.labels_audit import AuditMixin
-from ledger.labels_defs import DefinitionsMixin
-from ledger.labels_edit import EditingMixin
-from ledger.labels_files import FilesMixin
-from ledger.labels_merge import MergeMixin
 from ledger.model.frame import LabeledFrame
 from ledger.model.instance import Instance, PredictedInstance
 from ledger.model.skeleton import Node, Skeleton
 from ledger.model.suggestion import SuggestionFrame
 from ledger.model.track import Track
 from ledger.model.video import Video
-from ledger.rangelist import RangeList
-from ledger.record import Record
-from ledger.registry import InstanceRecord, Registry
-from ledger.state import State, canonical
+from ledger.project.event_ledger import EventLedger
+from ledger.sleap.cache import LabelsDataCache
+from ledger.sleap.labels_audit import AuditMixin
+from ledger.sleap.labels_defs import DefinitionsMixin
+from ledger.sleap.labels_edit import EditingMixin
+from ledger.sleap.labels_files import FilesMixin
+from ledger.sleap.labels_merge import MergeMixin
+from ledger.sleap.registry import InstanceRecord, Registry
 from ledger.store import Store
 
 
@@ -556,7 +556,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin)
         return self._ledger.head_hash()
 
     def canonical(self) -> dict[str, Any]:
-        """Everything observable, as plain comparable data (see `ledger.state.canonical`)."""
+        """Everything observable, as plain comparable data (see `ledger.core.state.canonical`)."""
         return canonical(self._state)
 
     def close(self) -> None:

@@ -15,23 +15,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
+from ledger.core.ids import NO_ID
+from ledger.core.state_batches import frames_batch, instance_batch_from_rows
 from ledger.errors import (
     NotFoundError,
     NotInLabelsError,
     SkeletonMismatchError,
     ValidationError,
 )
-from ledger.ids import NO_ID
 from ledger.model.frame import LabeledFrame
 from ledger.model.instance import Instance, PredictedInstance
 from ledger.model.skeleton import Node, Skeleton
 from ledger.model.track import Track
 from ledger.model.video import Video
-from ledger.state_batches import frames_batch, instance_batch_from_rows
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 class EditingMixin:

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ledger.core.ids import IdSource
 from ledger.errors import FormatError, ValidationError
-from ledger.ids import IdSource
-from ledger.project_convert import export_project, import_events
+from ledger.io.project_convert import export_project, import_events
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
     from ledger.model.video import Video
+    from ledger.sleap.labels import Labels
 
 HDF5_SUFFIXES = (".slp", ".h5", ".hdf5")
 JSON_SUFFIXES = (".json", ".json.zip")

@@ -1,6 +1,6 @@
 """Editing what is not frames or instances: suggestions, negative anchors, the
 structure of skeletons (nodes added, renamed, removed; edges; symmetries) and
-provenance. Like `ledger.labels_edit`, every method validates, then emits events.
+provenance. Like `ledger.sleap.labels_edit`, every method validates, then emits events.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ledger import events as ev
+from ledger.core import events as ev
 from ledger.errors import NotFoundError, ValidationError
-from ledger.labels_edit import float_arg, int_arg, skeleton_def
 from ledger.model.skeleton import Skeleton
 from ledger.model.suggestion import SuggestionFrame
 from ledger.model.video import Video
+from ledger.sleap.labels_edit import float_arg, int_arg, skeleton_def
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 class DefinitionsMixin:

@@ -181,7 +181,7 @@ def show(path: str, seq: int) -> None:
     """One event in full."""
     import msgspec
 
-    from ledger.codec import _enc_hook
+    from ledger.core.codec import _enc_hook
 
     labels = _open(path, read_only=True)
     try:
@@ -329,13 +329,13 @@ def tag(path: str, name: str, seq: int | None) -> None:
 @guarded
 def demo(out: str | None) -> None:
     """Load the bundled SLEAP sample, edit it as two people, show history and audit."""
-    from ledger.demo import run_demo
+    from ledger.cli.demo import run_demo
 
     run_demo(out or tempfile.mkdtemp(prefix="ledger-demo-"), console)
 
 
 def _register_merge_commands() -> None:
-    from ledger.cli_merge import diff_command, merge_command
+    from ledger.cli.merge import diff_command, merge_command
 
     main.add_command(diff_command)
     main.add_command(merge_command)

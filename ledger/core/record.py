@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from ledger.codec import encode
-from ledger.events import AnyEvent, kind_of
+from ledger.core.codec import encode
+from ledger.core.events import AnyEvent, kind_of
 
 GENESIS = bytes(32)
 

@@ -20,11 +20,11 @@ import os
 import warnings
 from typing import Any
 
+from ledger.core.record import Record
 from ledger.errors import StoreError
-from ledger.event_ledger import EventLedger
-from ledger.labels import Labels
-from ledger.record import Record
-from ledger.snapshot import state_from_bytes, state_to_bytes
+from ledger.project.event_ledger import EventLedger
+from ledger.project.snapshot import state_from_bytes, state_to_bytes
+from ledger.sleap.labels import Labels
 from ledger.store.sqlite import SqliteStore
 
 SNAPSHOT_EVERY = 20_000

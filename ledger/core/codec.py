@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ledger.events import AnyEvent, Event
+from ledger.core.events import AnyEvent, Event
 
 _NDARRAY_EXT = 1
 

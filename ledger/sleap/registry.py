@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ledger import events as ev
-from ledger.ids import NO_ID
+from ledger.core import events as ev
+from ledger.core.ids import NO_ID
 from ledger.model.frame import LabeledFrame
 from ledger.model.instance import Instance, instance_class
 from ledger.model.skeleton import Node, Skeleton
@@ -27,7 +27,7 @@ from ledger.model.track import Track
 from ledger.model.video import Video
 
 if TYPE_CHECKING:
-    from ledger.labels import Labels
+    from ledger.sleap.labels import Labels
 
 
 class InstanceRecord(NamedTuple):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ledger.columns import POINT_COLUMNS, Columns, ranges_to_index
+from ledger.core.columns import POINT_COLUMNS, Columns, ranges_to_index
 
 NAMES = tuple(POINT_COLUMNS)
 

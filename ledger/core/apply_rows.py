@@ -1,6 +1,6 @@
 """Adding and removing frame and instance rows, with the caches they move.
 
-The event handlers in `ledger.apply` call these. Two paths each: a scalar one for
+The event handlers in `ledger.core.apply` call these. Two paths each: a scalar one for
 the editor's handful of instances (per-element numpy calls would cost more than the
 work), and a vectorised one for bulk batches (imports, merges, undo of a video
 removal) that touches every column once. Each validates before it mutates, so a
@@ -13,11 +13,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ledger import events as ev
-from ledger.columns import distinct
+from ledger.core import events as ev
+from ledger.core.columns import distinct
+from ledger.core.rangelist import RangeList
+from ledger.core.state import State
 from ledger.errors import EventMismatch
-from ledger.rangelist import RangeList
-from ledger.state import State
 
 # ----------------------------------------------------------------- caches
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledger import events as ev
-from ledger.columns import ranges_to_index
-from ledger.ids import NO_ID, IdSource
+from ledger.core import events as ev
+from ledger.core.columns import ranges_to_index
+from ledger.core.ids import NO_ID, IdSource
+from ledger.core.state import State
 from ledger.io.project_data import ProjectData, SkeletonData, VideoData
-from ledger.state import State
 
 
 def _lookup(ids_in_order: list[int], values: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ it (a removal carries what it removed; a point edit carries the old and the new
 value). `invert` turns any event into the event that undoes it, so undo never needs
 to look anything up.
 
-Events refer to things by stable id (see `ledger.ids`), never by Python identity or
+Events refer to things by stable id (see `ledger.core.ids`), never by Python identity or
 list position, except where a list position *is* the fact (where a frame, video or
 suggestion sits in its list).
 

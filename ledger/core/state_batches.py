@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledger import events as ev
-from ledger.state import State
+from ledger.core import events as ev
+from ledger.core.state import State
 
 
 def _as_slice(index: np.ndarray) -> np.ndarray | slice:
