@@ -56,6 +56,10 @@ class ConcurrencyError(LedgerError):
     """Another writer appended first; re-read and retry."""
 
 
+class ConflictError(LedgerError):
+    """A name already taken (a tag that exists and was not asked to move)."""
+
+
 class StoreError(LedgerError):
     """A ledger file is not a ledger, is from a newer version, or is damaged."""
 

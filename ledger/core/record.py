@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from ledger.core.codec import encode
+from ledger.core.codec import encode_canonical
 from ledger.core.events import AnyEvent, kind_of
 
 GENESIS = bytes(32)
@@ -22,7 +22,10 @@ GENESIS = bytes(32)
 DO, UNDO, REDO, MERGE = "do", "undo", "redo", "merge"
 
 
-class Record(msgspec.Struct):
+class Record(msgspec.Struct, frozen=True):
+    """A committed event with its envelope. Immutable: a store hands out records
+    with ``hash`` filled in; nothing changes one after it is made."""
+
     seq: int
     tx: int
     author: str
@@ -34,29 +37,67 @@ class Record(msgspec.Struct):
     event: AnyEvent
     hash: str = ""
     meta: dict[str, Any] = {}  # transaction metadata (merge heads, resolutions...)
-    size: int = 0  # encoded event bytes, set by stores that encode (not hashed)
 
     @property
     def kind(self) -> str:
         return kind_of(self.event)
 
     def content(self) -> bytes:
-        """Canonical bytes of everything the hash vouches for."""
-        return encode((self.seq, self.tx, self.author, self.time, self.message,
-                       self.tool_version, self.tx_kind, self.ref, self.meta, self.event))
+        """Canonical bytes of everything the hash vouches for (big arrays by digest,
+        see `ledger.core.codec.encode_canonical`)."""
+        return encode_canonical((self.seq, self.tx, self.author, self.time, self.message,
+                                 self.tool_version, self.tx_kind, self.ref, self.meta,
+                                 self.event))
+
+    def with_hash(self, digest: str) -> Record:
+        return msgspec.structs.replace(self, hash=digest)
+
+    def envelope(self) -> Envelope:
+        return Envelope(self.seq, self.tx, self.author, self.time, self.message,
+                        self.tool_version, self.tx_kind, self.ref, self.kind, self.hash,
+                        self.meta)
+
+
+class Envelope(msgspec.Struct, frozen=True):
+    """A record without its event: what `log`, `blame` and undo bookkeeping need,
+    read without decoding (or even fetching) an event's payload."""
+
+    seq: int
+    tx: int
+    author: str
+    time: str
+    message: str
+    tool_version: str
+    tx_kind: str
+    ref: int
+    kind: str
+    hash: str = ""
+    meta: dict[str, Any] = {}
+
+
+class TxInfo(msgspec.Struct, frozen=True):
+    """One transaction: its seq range and the envelope fields all its records share."""
+
+    tx: int
+    first: int
+    last: int
+    author: str
+    time: str
+    message: str
+    tx_kind: str
+    ref: int
 
 
 def link_hash(parent: bytes, content: bytes) -> bytes:
     return hashlib.sha256(parent + content).digest()
 
 
-def chain_hashes(records: Iterable[Record], parent_hex: str = "") -> str:
-    """Fill in missing hashes in order; return the last hash (hex)."""
+def chain_hashes(records: Iterable[Record], parent_hex: str = "") -> list[Record]:
+    """The records with hashes filled in, chaining from ``parent_hex``."""
     parent = bytes.fromhex(parent_hex) if parent_hex else GENESIS
-    last = parent_hex
+    out = []
     for rec in records:
-        if not rec.hash:
-            rec.hash = link_hash(parent, rec.content()).hex()
-        last = rec.hash
-        parent = bytes.fromhex(rec.hash)
-    return last
+        digest = link_hash(parent, rec.content())
+        out.append(rec.with_hash(digest.hex()))
+        parent = digest
+    return out

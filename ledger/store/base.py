@@ -1,30 +1,168 @@
-"""The store interface the ledger writes through.
+"""The store contract: what the application layer asks of any place records live.
 
-Appends are optimistic: the caller says which sequence number it believes is the
-head, and a store whose head has moved raises `ConcurrencyError` instead of
-writing, so no event is lost or duplicated by a stale writer.
+One abstract class, implemented by `MemoryStore`, `SqliteStore` and the server
+store, and checked by one conformance suite (``tests/store/conformance.py``) that
+every backend runs. Nothing here assumes a local file: every call may be a round
+trip to a server, so the contract favours few, batched calls (ranges, pages,
+counters kept by the store) over scans.
+
+The guarantees, in the order the suite checks them:
+
+* **Optimistic appends.** ``append(records, expected_head)`` stores records
+  ``expected_head + 1 ..`` atomically, or raises `ConcurrencyError` and stores
+  nothing when the head moved. Seqs are gap-free; a stale writer can never leave a
+  hole or reorder history.
+* **The hash chain.** Every stored record has ``hash = sha256(parent ‖ content)``
+  (`ledger.core.record.link_hash`, content from `Record.content`). Two stores that
+  hold the same records hold the same hashes, whatever they compress or chunk.
+* **Reads by range.** ``read`` (records with events) and ``read_envelopes``
+  (without) take ``start..stop`` ranges; ``transactions`` summarises transactions by
+  number, so undo bookkeeping and ``log`` never decode a payload.
+* **Tags** are bookmarks outside the chain; a tag moves only when asked to.
+* **Snapshots** are caches: ``save_snapshot`` keeps a projection's payload with the
+  chain hash it was built from; ``latest_snapshot`` returns the newest one at or
+  before a seq whose hash still matches the chain, never a damaged one.
+* **A summary** (counters the application keeps: frames, instances, ...) is stored
+  with the append that made it true, so ``stats`` reads it without a replay.
+* **verify** re-hashes the chain from what is stored and raises `IntegrityError`
+  naming the first bad seq.
+
+Example::
+
+    store = MemoryStore()
+    store.append([record_1], expected_head=0)
+    store.head(), store.hash_at(1)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any
 
-from ledger.core.record import Record
+from ledger.core.codec import Payload
+from ledger.core.record import Envelope, Record, TxInfo
+
+Snapshot = tuple[int, str, Any]  # (seq, chain hash at seq, decoded payload)
 
 
-class Store(Protocol):
+class Store(ABC):
+    """Where committed records live (see the module docstring for the contract)."""
+
+    read_only: bool = False
+
+    # ------------------------------------------------------------- positions
+
+    @abstractmethod
     def head(self) -> int:
-        """Sequence number of the last stored record (0 when empty)."""
-        ...
+        """Seq of the last stored record (0 when empty)."""
 
-    def append(self, records: list[Record], expected_head: int) -> None:
-        """Store records ``expected_head + 1 ..`` atomically, or raise
-        `ConcurrencyError` when the head is no longer ``expected_head``."""
-        ...
+    @abstractmethod
+    def hash_at(self, seq: int) -> str | None:
+        """Chain hash (hex) after record ``seq``: "" for 0, None past the head."""
 
+    def head_hash(self) -> str:
+        return self.hash_at(self.head()) or ""
+
+    # ------------------------------------------------------------- writing
+
+    @abstractmethod
+    def append(self, records: Sequence[Record], expected_head: int, *,
+               summary: dict[str, Any] | None = None) -> None:
+        """Store ``records`` (seqs ``expected_head + 1 ..``, hashes not needed) in one
+        atomic step, with ``summary`` when given; `ConcurrencyError` if the head
+        moved. A record that carries a hash must carry the one the chain gives it
+        (`IntegrityError` otherwise), which is how copied history is checked."""
+
+    # ------------------------------------------------------------- reading
+
+    @abstractmethod
     def read(self, start: int = 1, stop: int | None = None) -> Iterator[Record]:
-        """Records with ``start <= seq <= stop`` (all from ``start`` when None)."""
-        ...
+        """Records ``start <= seq <= stop`` (to the head when None), hashes filled in."""
 
-    def close(self) -> None: ...
+    @abstractmethod
+    def read_envelopes(self, start: int = 1, stop: int | None = None) -> Iterator[Envelope]:
+        """Like `read` without the events: no payload is fetched or decoded."""
+
+    @abstractmethod
+    def last_tx(self) -> int:
+        """The highest transaction number stored (0 when empty)."""
+
+    @abstractmethod
+    def transactions(self, first: int, last: int) -> list[TxInfo]:
+        """Summaries of transactions ``first..last`` (by number) that exist, in order."""
+
+    def tx_range(self, tx: int) -> tuple[int, int] | None:
+        """First and last seq of transaction ``tx``, or None."""
+        found = self.transactions(tx, tx)
+        return (found[0].first, found[0].last) if found else None
+
+    @abstractmethod
+    def summary(self) -> dict[str, Any]:
+        """The summary stored with the newest append that had one ({} if none)."""
+
+    # ------------------------------------------------------------- tags
+
+    @abstractmethod
+    def set_tag(self, name: str, seq: int, *, move: bool = False) -> None:
+        """Name position ``seq`` (0..head). An existing name raises `ConflictError`
+        unless ``move``."""
+
+    @abstractmethod
+    def delete_tag(self, name: str) -> None:
+        """Remove a tag (`NotFoundError` if there is none)."""
+
+    @abstractmethod
+    def tags(self) -> dict[str, int]:
+        """All tags, name → seq, ordered by seq then name."""
+
+    def tag_seq(self, name: str) -> int:
+        from ledger.errors import NotFoundError
+
+        found = self.tags().get(name)
+        if found is None:
+            raise NotFoundError(f"no tag {name!r}")
+        return found
+
+    # ------------------------------------------------------------- snapshots
+
+    @abstractmethod
+    def save_snapshot(self, seq: int, head_hash: str, payload: Payload, *,
+                      keep: int = 1) -> None:
+        """Keep a projection's encoded payload built after ``seq``; ``head_hash``
+        must be the chain's hash there (`ValidationError`). Only the newest ``keep``
+        snapshots stay (old ones and what only they used are pruned)."""
+
+    @abstractmethod
+    def latest_snapshot(self, max_seq: int | None = None) -> Snapshot | None:
+        """``(seq, head_hash, decoded payload)`` of the newest usable snapshot at or
+        before ``max_seq``; stale or damaged ones are skipped (with a warning)."""
+
+    @abstractmethod
+    def snapshot_seqs(self) -> list[int]:
+        """Seqs of the stored snapshots, oldest first."""
+
+    # ------------------------------------------------------------- checking
+
+    @abstractmethod
+    def verify(self) -> int:
+        """Re-hash every record from stored bytes; return how many. `IntegrityError`
+        names the first record changed, removed, reordered or inserted."""
+
+    # ------------------------------------------------------------- lifetime
+
+    def describe(self) -> str:
+        """A name for messages (never a password)."""
+        return type(self).__name__
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store (idempotent)."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

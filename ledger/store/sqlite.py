@@ -2,30 +2,35 @@
 
 Why SQLite: one file the user can copy, crash-safe transactions, a B-tree keyed by
 sequence number (appending and reading from a seq never scan), and it ships with
-Python. The layout::
+Python. The layout (format 2)::
 
-    meta(key, value)            format = "ledger-events", version = 1,
-                                head_seq / head_hash (the chain's end, see verify)
+    meta(key, value)            format = "ledger-events", version = 2,
+                                head_seq / head_hash (the chain's end, see verify),
+                                summary (the application's counters, msgpack)
     events(seq INTEGER PRIMARY KEY, tx, author, time, message, tool_version,
-           tx_kind, ref, tx_meta, kind, hash, body)
-    chunks(seq, part, data)     bodies over ``chunk_size`` (SQLite caps a value at 1 GB)
+           tx_kind, ref, tx_meta, kind, hash, body, n_blobs)
+    blobs, blob_parts           arrays by digest, compressed (`ledger.store.sqlite_blobs`)
+    event_blobs, snapshot_blobs who uses which array
     tags(name, seq, created)    named positions; outside the hash chain
-    snapshots, snapshot_chunks  cached projections (`ledger.store.snapshots`)
+    snapshots                   cached projections (`ledger.store.snapshots`)
 
-``body`` is `ledger.core.codec.encode_event`, ``tx_meta`` the msgpack of the record's
-transaction metadata (NULL when empty). The hash of a record is
+``body`` is the event's canonical encoding with big arrays by digest
+(`ledger.core.codec.encode_payload`); the arrays themselves are stored once each,
+byte-shuffled and zstd-compressed, so a 300,000-frame import is written once and
+smaller than the ``.slp`` it came from. The hash of a record is
 ``sha256(parent || content)`` where ``content`` is `Record.content()`: the msgpack
 array of the envelope fields followed by the event. msgpack concatenates array
 items, so the store builds ``content`` from the envelope and the stored body
-bytes without encoding the event twice, and `verify` re-hashes straight from the
-stored bytes without decoding them first.
+without encoding the event twice, and `verify` re-hashes straight from stored
+bytes (and re-digests every array).
 
 Durability: WAL journal with ``synchronous=FULL``, so `append` returns only after
 the WAL is fsynced; a crash or SIGKILL at any instant leaves every acknowledged
-transaction whole and no partial one. (``NORMAL`` would survive a killed process
-too, but not a power cut.) Appends are optimistic: inside one ``BEGIN IMMEDIATE``
-transaction the head is re-read, and a writer whose ``expected_head`` is stale
-gets `ConcurrencyError` and writes nothing.
+transaction whole and no partial one. Appends are optimistic: inside one
+``BEGIN IMMEDIATE`` transaction the head is re-read, and a writer whose
+``expected_head`` is stale gets `ConcurrencyError` and writes nothing. Arrays are
+compressed before the write lock is taken, so a big import does not hold other
+writers up while it compresses.
 
 Opening never writes before the file is known to be a ledger of a version this
 code reads: the checks read the header bytes and then open the file read-only.
@@ -33,9 +38,7 @@ code reads: the checks read the header bytes and then open the file read-only.
 Example::
 
     store = SqliteStore("project.ledger")
-    led = EventLedger(store=store)
-    with led.transaction("add track"):
-        led.emit(TrackAdded(TrackDef(3, "t", 0), 0))
+    store.append([record], expected_head=0)
     store.verify()
     store.close()
 """
@@ -48,32 +51,38 @@ import random
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic, sleep
-from types import TracebackType
 from typing import Any, Literal
 
 import msgspec
 
-from ledger.core.codec import decode_any, decode_event, encode, encode_event
-from ledger.core.events import TrackAdded, TrackDef, kind_of
-from ledger.core.record import GENESIS, Record
+from ledger.core.codec import (
+    Payload,
+    array_digest,
+    decode_any,
+    decode_event,
+    decode_payload,
+    encode,
+    encode_payload,
+)
+from ledger.core.events import AnyEvent, TrackAdded, TrackDef, kind_of
+from ledger.core.record import GENESIS, Envelope, Record, TxInfo
 from ledger.errors import (
     ConcurrencyError,
+    ConflictError,
     IntegrityError,
     NotFoundError,
     ReadOnlyError,
+    StoreError,
     ValidationError,
 )
-from ledger.store.snapshots import (
-    Snapshot,
-    delete_snapshots,
-    read_latest_snapshot,
-    write_snapshot,
-)
+from ledger.store.base import Snapshot, Store
+from ledger.store.snapshots import delete_snapshots, read_latest_snapshot, write_snapshot
+from ledger.store.sqlite_blobs import compress, insert_blobs, missing_digests, read_blob, read_raw
 from ledger.store.sqlite_file import (
     _fail,
     _fetch,
@@ -83,30 +92,30 @@ from ledger.store.sqlite_file import (
     create_ledger_file,
 )
 
-DEFAULT_CHUNK_SIZE = 32 * 1024 * 1024
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 _READ_BATCH_ROWS = 512
 _READ_BATCH_BYTES = 64 * 1024 * 1024
 _MIN_SEQ = -(2 ** 63)
-_COLUMNS = ("seq, tx, author, time, message, tool_version, tx_kind, ref, tx_meta, kind, hash, "
-            "body")
+_ENVELOPE = "seq, tx, author, time, message, tool_version, tx_kind, ref, tx_meta, kind, hash"
+_COLUMNS = _ENVELOPE + ", body, n_blobs"
 
 
 Synchronous = Literal["FULL", "NORMAL", "EXTRA"]
 
 
-def content_prefix(rec: Record) -> bytes:
+def content_prefix(rec: Record | Envelope) -> bytes:
     """The bytes of ``rec.content()`` that come before the encoded event.
 
     ``Record.content()`` is a msgpack array whose last item is the event, and
     msgpack writes array items one after another; so the content of the same
     envelope with ``event=None`` ends in the single byte of ``nil``, and dropping
-    it leaves the prefix: ``content_prefix(rec) + encode_event(rec.event) ==
+    it leaves the prefix: ``content_prefix(rec) + encode_payload(rec.event).body ==
     rec.content()``. The store hashes and verifies from stored body bytes this
     way, never encoding an event twice or decoding one just to hash it.
     """
-    content = msgspec.structs.replace(rec, event=None).content()
+    content = Record(rec.seq, rec.tx, rec.author, rec.time, rec.message, rec.tool_version,
+                     rec.tx_kind, rec.ref, None, meta=rec.meta).content()  # type: ignore[arg-type]
     if content[-1:] != b"\xc0":
         raise AssertionError("Record.content() no longer ends with the event")
     return content[:-1]
@@ -118,7 +127,7 @@ def _check_content_layout() -> None:
     rec = Record(seq=1, tx=1, author="a", time="t", message="m", tool_version="v",
                  tx_kind="do", ref=0, event=TrackAdded(TrackDef(1, "t", 0), 0),
                  meta={"k": [1]})
-    if content_prefix(rec) + encode_event(rec.event) != rec.content():
+    if content_prefix(rec) + encode_payload(rec.event).body != rec.content():
         raise ImportError("ledger.store.sqlite: Record.content() is not envelope + event")
 
 
@@ -134,7 +143,7 @@ def _meta_of(blob: bytes | None) -> dict[str, Any]:
 
 
 def _link(parent: bytes, prefix: bytes, body: bytes | memoryview) -> bytes:
-    """`ledger.core.record.link_hash` without concatenating a possibly huge body."""
+    """`ledger.core.record.link_hash` without concatenating the parts."""
     h = hashlib.sha256(parent)
     h.update(prefix)
     h.update(body)
@@ -147,30 +156,23 @@ def _head_of(conn: sqlite3.Connection) -> tuple[int, str]:
     return (int(rows[0][0]), str(rows[0][1])) if rows else (0, "")
 
 
-# ----------------------------------------------------------------- opening checks
-
-
-class SqliteStore:
-    """The `Store` of a durable ledger; see the module docstring.
+class SqliteStore(Store):
+    """The `Store` of a durable ledger file; see the module docstring.
 
     ``create``: make an empty ledger when ``path`` does not exist (otherwise
-    `StoreError`). ``read_only``: never write; `append` raises `ReadOnlyError`.
+    `StoreError`). ``read_only``: never write; writes raise `ReadOnlyError`.
     ``synchronous`` is ``FULL`` for durable commits; ``NORMAL`` exists for
     measuring what durability costs. A connection is used by one thread at a time
     (an internal lock), so one store may be shared by a GUI and a worker thread.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
-                 read_only: bool = False, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 synchronous: Synchronous = "FULL",
+                 read_only: bool = False, synchronous: Synchronous = "FULL",
                  busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        if chunk_size < 1:
-            raise ValidationError("chunk_size must be positive")
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ValidationError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous}")
-        self.chunk_size = chunk_size
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
@@ -203,20 +205,26 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise _fail(self.path, f"{doing} failed ({exc})") from None
 
+    def _query(self, doing: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._guard(doing, _fetch, self.conn, sql, params)
+
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             raise _fail(self.path, "the store is closed")
         return self._conn
 
-    # ------------------------------------------------------------- reading
+    def describe(self) -> str:
+        return str(self.path)
+
+    # ------------------------------------------------------------- positions
 
     def head(self) -> int:
         """Seq of the last stored record (0 when empty); one PK lookup."""
         return self._head_row()[0]
 
     def head_hash(self) -> str:
-        """Hash (hex) of the last stored record, "" when empty."""
         return self._head_row()[1]
 
     def _head_row(self) -> tuple[int, str]:
@@ -224,29 +232,21 @@ class SqliteStore:
             return self._guard("reading the head", _head_of, self.conn)
 
     def hash_at(self, seq: int) -> str | None:
-        """The stored hash of record ``seq``, or None when there is none."""
-        with self._lock:
-            rows = self._guard("reading a hash", _fetch, self.conn,
-                               "SELECT hash FROM events WHERE seq = ?", (seq,))
+        if seq == 0:
+            return ""
+        rows = self._query("reading a hash", "SELECT hash FROM events WHERE seq = ?", (seq,))
         return str(rows[0][0]) if rows else None
 
-    def tx_range(self, tx: int) -> tuple[int, int] | None:
-        """First and last seq of a transaction (an index lookup), or None."""
-        with self._lock:
-            rows = self._guard("reading a transaction", _fetch, self.conn,
-                               "SELECT min(seq), max(seq) FROM events WHERE tx = ?", (tx,))
-        if not rows or rows[0][0] is None:
-            return None
-        return int(rows[0][0]), int(rows[0][1])
+    # ------------------------------------------------------------- reading
 
-    def _batch(self, lo: int, hi: int) -> list[tuple[Any, ...]]:
+    def _batch(self, columns: str, lo: int, hi: int) -> list[tuple[Any, ...]]:
         """Rows ``lo..hi`` up to a row and byte budget, fetched in full so that no
         statement stays open while the caller holds a yielded record."""
         rows: list[tuple[Any, ...]] = []
         size = 0
         with self._lock:
             cur = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq",
+                f"SELECT {columns} FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq",
                 (lo, hi))
             try:
                 while len(rows) < _READ_BATCH_ROWS and size < _READ_BATCH_BYTES:
@@ -254,46 +254,78 @@ class SqliteStore:
                     if row is None:
                         break
                     rows.append(row)
-                    size += len(row[-1] or b"")
+                    size += len(row[-1]) if isinstance(row[-1], bytes) else 0
             finally:
                 cur.close()
         return rows
 
-    def _body(self, seq: int, body: bytes | None) -> bytes:
-        if body is not None:
-            return body
-        with self._lock:
-            parts = _fetch(self.conn, "SELECT data FROM chunks WHERE seq = ? ORDER BY part",
-                           (seq,))
-        return b"".join(data for (data,) in parts)
-
-    def _rows(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
-        lo = start
-        while lo <= stop:
-            rows = self._guard("reading", self._batch, lo, stop)
+    def _rows(self, columns: str, start: int, stop: int | None) -> Iterator[tuple[Any, ...]]:
+        lo, hi = max(start, 1), self.head() if stop is None else stop
+        while lo <= hi:
+            rows = self._guard("reading", self._batch, columns, lo, hi)
             if not rows:
                 return
-            for row in rows:
-                yield row[:-1] + (self._guard("reading", self._body, row[0], row[-1]),)
+            yield from rows
             lo = rows[-1][0] + 1
+
+    def _fetch_array(self, ref: Any) -> Any:
+        with self._lock:
+            return read_blob(self.conn, ref)
+
+    def decode_body(self, seq: int, body: bytes, n_blobs: int) -> AnyEvent:
+        try:
+            if n_blobs:
+                return decode_payload(body, self._fetch_array, AnyEvent)
+            return decode_event(body)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is damage
+            raise IntegrityError(f"{self.path}: record {seq} does not decode ({exc})",
+                                 seq=seq) from None
 
     def read(self, start: int = 1, stop: int | None = None) -> Iterator[Record]:
         """Records ``start <= seq <= stop`` in seq order, each decoded as it is
-        yielded. With ``stop=None``, up to the head when reading begins (records
-        appended meanwhile by another process are left for the next read)."""
-        if stop is None:
-            stop = self.head()
-        for seq, tx, author, time, message, tool, tx_kind, ref, meta, _kind, hsh, body in \
-                self._rows(max(start, 1), stop):
-            try:
-                event = decode_event(body)
-                tx_meta = _meta_of(meta)
-            except Exception as exc:  # noqa: BLE001 - any decode failure is damage
-                raise IntegrityError(f"{self.path}: record {seq} does not decode ({exc})",
-                                     seq=seq) from None
+        yielded (to the head when reading begins when ``stop`` is None)."""
+        for row in self._rows(_COLUMNS, start, stop):
+            seq, tx, author, time, message, tool, tx_kind, ref, meta, _kind, hsh, body, nb = row
+            event = self.decode_body(seq, body, nb)
             yield Record(seq=seq, tx=tx, author=author, time=time, message=message,
                          tool_version=tool, tx_kind=tx_kind, ref=ref, event=event, hash=hsh,
-                         meta=tx_meta)
+                         meta=self._meta(seq, meta))
+
+    def _meta(self, seq: int, blob: bytes | None) -> dict[str, Any]:
+        try:
+            return _meta_of(blob)
+        except Exception as exc:  # noqa: BLE001 - damage
+            raise IntegrityError(f"{self.path}: record {seq} has damaged metadata ({exc})",
+                                 seq=seq) from None
+
+    def read_envelopes(self, start: int = 1, stop: int | None = None) -> Iterator[Envelope]:
+        for seq, tx, author, time, message, tool, tx_kind, ref, meta, kind, hsh in \
+                self._rows(_ENVELOPE, start, stop):
+            yield Envelope(seq, tx, author, time, message, tool, tx_kind, ref, kind, hsh,
+                           self._meta(seq, meta))
+
+    def last_tx(self) -> int:
+        rows = self._query("reading the head", "SELECT tx FROM events WHERE seq = "
+                           "(SELECT max(seq) FROM events)")
+        return int(rows[0][0]) if rows else 0
+
+    def transactions(self, first: int, last: int) -> list[TxInfo]:
+        rows = self._query(
+            "reading transactions",
+            "SELECT e.tx, r.lo, r.hi, e.author, e.time, e.message, e.tx_kind, e.ref FROM "
+            "(SELECT tx, min(seq) AS lo, max(seq) AS hi FROM events WHERE tx >= ? AND tx <= ?"
+            " GROUP BY tx) AS r JOIN events AS e ON e.seq = r.lo ORDER BY e.tx",
+            (first, last))
+        return [TxInfo(*row) for row in rows]
+
+    def summary(self) -> dict[str, Any]:
+        rows = self._query("reading the summary", "SELECT value FROM meta WHERE key = 'summary'")
+        if not rows or not rows[0][0]:
+            return {}
+        try:
+            return dict(decode_any(rows[0][0]))
+        except Exception:  # noqa: BLE001 - counters are a cache: damaged means absent
+            return {}
 
     # ------------------------------------------------------------- writing
 
@@ -301,26 +333,31 @@ class SqliteStore:
         if self.read_only:
             raise ReadOnlyError(f"{self.path}: the store was opened read-only")
 
-    def append(self, records: list[Record], expected_head: int) -> None:
+    def append(self, records: Sequence[Record], expected_head: int, *,
+               summary: dict[str, Any] | None = None) -> None:
         """Store ``records`` as seqs ``expected_head + 1 ..`` in one transaction.
 
         Raises `ConcurrencyError` (writing nothing) when another writer moved the
-        head. On success every record's ``hash`` is set: the chain continues from
-        the stored head's hash. Waits up to ``busy_timeout`` for the write lock.
+        head. Arrays are digested and compressed first, outside the write lock;
+        waits up to ``busy_timeout`` for the lock.
         """
         self._check_writable()
-        prepared: list[tuple[bytes, bytes]] = []
+        prepared: list[tuple[bytes, Payload]] = []
+        arrays: dict[str, Any] = {}
         for i, rec in enumerate(records):
             if rec.seq != expected_head + i + 1:
                 raise ValidationError(f"record {i} has seq {rec.seq}, "
                                       f"expected {expected_head + i + 1}")
-            body = encode_event(rec.event)
-            rec.size = len(body)
-            prepared.append((content_prefix(rec), body))
+            payload = encode_payload(rec.event)
+            arrays.update(payload.arrays)
+            prepared.append((content_prefix(rec), payload))
         with self._lock:
-            hashes = self._guard("appending", self._append, records, prepared, expected_head)
-        for rec, digest in zip(records, hashes, strict=True):
-            rec.hash = digest
+            new = self._guard("appending", missing_digests, self.conn, list(arrays))
+        packed = compress({d: arrays[d] for d in new})
+        extra = [("summary", encode(summary))] if summary is not None else []
+        with self._lock:
+            self._guard("appending", self._append, records, prepared, packed, expected_head,
+                        extra)
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         """Take the write lock, polling every fraction of a millisecond.
@@ -348,63 +385,64 @@ class SqliteStore:
         finally:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
-    def _append(self, records: list[Record], prepared: list[tuple[bytes, bytes]],
-                expected_head: int) -> list[str]:
+    def _write(self, work: Any) -> Any:
+        """Run ``work(conn)`` in one immediate transaction; roll back on any failure."""
         conn = self.conn
         self._begin_immediate(conn)
         try:
-            head_seq, head_hash = _head_of(conn)
-            if head_seq != expected_head:
-                raise ConcurrencyError(f"{self.path}: expected head {expected_head}, "
-                                       f"the store is at {head_seq}")
-            parent = bytes.fromhex(head_hash) if head_seq else GENESIS
-            hashes: list[str] = []
-            rows = []
-            chunks = []
-            for rec, (prefix, body) in zip(records, prepared, strict=True):
-                digest = _link(parent, prefix, body)
-                hex_digest = digest.hex()
-                if rec.hash and rec.hash != hex_digest:
-                    raise IntegrityError(f"record {rec.seq} carries a hash that does not "
-                                         "continue this chain", seq=rec.seq)
-                small = len(body) <= self.chunk_size
-                rows.append((rec.seq, rec.tx, rec.author, rec.time, rec.message,
-                             rec.tool_version, rec.tx_kind, rec.ref, _meta_blob(rec.meta),
-                             kind_of(rec.event), hex_digest, body if small else None))
-                if not small:
-                    view = memoryview(body)
-                    chunks.extend((rec.seq, part, view[at:at + self.chunk_size])
-                                  for part, at in enumerate(range(0, len(body),
-                                                                  self.chunk_size)))
-                hashes.append(hex_digest)
-                parent = digest
-            conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            if chunks:
-                conn.executemany("INSERT INTO chunks VALUES (?, ?, ?)", chunks)
-            if records:
-                conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
-                    (records[-1].seq, "head_seq"), (hashes[-1], "head_hash")])
+            out = work(conn)
             conn.execute("COMMIT")
+            return out
         except BaseException:
             if conn.in_transaction:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             raise
-        return hashes
+
+    def _append(self, records: Sequence[Record], prepared: list[tuple[bytes, Payload]],
+                packed: Any, expected_head: int, extra: list[tuple[str, Any]]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            head_seq, head_hash = _head_of(conn)
+            if head_seq != expected_head:
+                raise ConcurrencyError(f"{self.path}: expected head {expected_head}, "
+                                       f"the store is at {head_seq}")
+            parent = bytes.fromhex(head_hash) if head_seq else GENESIS
+            rows, links = [], []
+            for rec, (prefix, payload) in zip(records, prepared, strict=True):
+                digest = _link(parent, prefix, payload.body)
+                if rec.hash and rec.hash != digest.hex():
+                    raise IntegrityError(f"record {rec.seq} carries a hash that does not "
+                                         "continue this chain", seq=rec.seq)
+                rows.append((rec.seq, rec.tx, rec.author, rec.time, rec.message,
+                             rec.tool_version, rec.tx_kind, rec.ref, _meta_blob(rec.meta),
+                             kind_of(rec.event), digest.hex(), payload.body,
+                             len(payload.arrays)))
+                links.extend((rec.seq, d) for d in payload.arrays)
+                parent = digest
+            insert_blobs(conn, packed)
+            conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES "
+                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT INTO event_blobs VALUES (?, ?)", links)
+            if rows:
+                conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
+                    (rows[-1][0], "head_seq"), (rows[-1][10], "head_hash"),
+                    *((value, key) for key, value in extra)])
+
+        self._write(work)
 
     # ------------------------------------------------------------- verifying
 
     def verify(self) -> int:
-        """Re-hash the whole chain from the stored bytes; return the record count.
+        """Re-hash the whole chain from the stored bytes and re-digest every array;
+        return the record count.
 
         Raises `IntegrityError` with ``seq`` set to the first record that was
         changed, removed, reordered or inserted: a gap in seq, a stored hash that
         differs from the recomputed one, a body that does not decode or whose kind
-        column lies, or a chain end that differs from the head recorded in meta
-        (which is how a removed last record or an appended foreign one shows).
-        Everything is read in one read transaction, so concurrent appends do not
-        confuse it.
+        column lies, an array whose bytes no longer match its digest, or a chain
+        end that differs from the head recorded in meta (which is how a removed
+        last record or an appended foreign one shows). Everything is read in one
+        read transaction, so concurrent appends do not confuse it.
         """
         with self._lock:
             conn = self.conn
@@ -419,41 +457,10 @@ class SqliteStore:
         cur = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq >= ? ORDER BY seq",
                            (_MIN_SEQ,))
         try:
-            return self._verify_rows(conn, cur)
+            count, last_hash = self._verify_rows(cur)
         finally:
             cur.close()
-
-    def _verify_rows(self, conn: sqlite3.Connection, cur: sqlite3.Cursor) -> int:
-        parent = GENESIS
-        expected = 1
-        last_hash = ""
-        for seq, tx, author, time, message, tool, tx_kind, ref, meta, kind, hsh, body in cur:
-            if seq != expected:
-                problem = "is missing" if seq > expected else f"has an invalid seq {seq}"
-                raise IntegrityError(f"{self.path}: record {expected} {problem}", seq=expected)
-            body = self._body(seq, body)
-            try:
-                envelope = Record(seq=seq, tx=tx, author=author, time=time, message=message,
-                                  tool_version=tool, tx_kind=tx_kind, ref=ref, event=None,
-                                  meta=_meta_of(meta))
-                digest = _link(parent, content_prefix(envelope), body)
-            except Exception:  # noqa: BLE001 - an envelope column of a foreign type
-                raise IntegrityError(f"{self.path}: record {seq} has a damaged envelope",
-                                     seq=seq) from None
-            if hsh != digest.hex():
-                raise IntegrityError(f"{self.path}: record {seq} does not match its hash",
-                                     seq=seq)
-            try:
-                event = decode_event(body)
-            except Exception as exc:  # noqa: BLE001 - any decode failure is damage
-                raise IntegrityError(f"{self.path}: record {seq} does not decode ({exc})",
-                                     seq=seq) from None
-            if kind != kind_of(event):
-                raise IntegrityError(f"{self.path}: record {seq} is labelled {kind!r} but "
-                                     f"holds {kind_of(event)}", seq=seq)
-            parent, last_hash = digest, hsh
-            expected += 1
-        count = expected - 1
+        self._verify_arrays(conn)
         meta = dict(_fetch(
             conn, "SELECT key, value FROM meta WHERE key IN ('head_seq', 'head_hash')"))
         head_seq, head_hash = meta.get("head_seq"), meta.get("head_hash")
@@ -469,22 +476,79 @@ class SqliteStore:
                                  "head hash", seq=count)
         return count
 
+    def _verify_rows(self, cur: sqlite3.Cursor) -> tuple[int, str]:
+        parent = GENESIS
+        expected = 1
+        last_hash = ""
+        for seq, tx, author, time, message, tool, tx_kind, ref, meta, kind, hsh, body, nb in cur:
+            if seq != expected:
+                problem = "is missing" if seq > expected else f"has an invalid seq {seq}"
+                raise IntegrityError(f"{self.path}: record {expected} {problem}", seq=expected)
+            try:
+                envelope = Envelope(seq, tx, author, time, message, tool, tx_kind, ref, kind,
+                                    meta=_meta_of(meta))
+                digest = _link(parent, content_prefix(envelope), body)
+            except Exception:  # noqa: BLE001 - an envelope column of a foreign type
+                raise IntegrityError(f"{self.path}: record {seq} has a damaged envelope",
+                                     seq=seq) from None
+            if hsh != digest.hex():
+                raise IntegrityError(f"{self.path}: record {seq} does not match its hash",
+                                     seq=seq)
+            found = self._kind_in(seq, body, nb)
+            if kind != found:
+                raise IntegrityError(f"{self.path}: record {seq} is labelled {kind!r} but "
+                                     f"holds {found}", seq=seq)
+            parent, last_hash = digest, hsh
+            expected += 1
+        return expected - 1, last_hash
+
+    def _kind_in(self, seq: int, body: bytes, n_blobs: int) -> str:
+        """The event kind a body holds, decoded without fetching its arrays."""
+        if not n_blobs:
+            return kind_of(self.decode_body(seq, body, 0))
+        try:
+            raw = msgspec.msgpack.decode(body, ext_hook=lambda code, data: None)
+            return str(raw["type"])
+        except Exception as exc:  # noqa: BLE001
+            raise IntegrityError(f"{self.path}: record {seq} does not decode ({exc})",
+                                 seq=seq) from None
+
+    def _verify_arrays(self, conn: sqlite3.Connection) -> None:
+        """Every array a record uses is present and still has its digest."""
+        rows = conn.execute("SELECT min(e.seq), e.digest FROM event_blobs AS e "
+                            "GROUP BY e.digest ORDER BY min(e.seq)").fetchall()
+        for seq, digest in rows:
+            try:
+                raw = read_raw(conn, digest)
+            except Exception as exc:  # noqa: BLE001 - missing or damaged parts
+                raise IntegrityError(f"{self.path}: record {seq} lost an array ({exc})",
+                                     seq=seq) from None
+            if array_digest(raw) != digest:
+                raise IntegrityError(f"{self.path}: record {seq} has an array that does not "
+                                     "match its digest", seq=seq)
+
     # ------------------------------------------------------------- tags
 
-    def set_tag(self, name: str, seq: int) -> None:
-        """Name position ``seq`` (0 = empty ledger); an existing tag is moved.
-
-        Tags are bookmarks, not history: they sit outside the hash chain."""
+    def set_tag(self, name: str, seq: int, *, move: bool = False) -> None:
+        """Name position ``seq`` (0 = empty ledger). Tags are bookmarks, not
+        history: they sit outside the hash chain."""
         self._check_writable()
-        if not name:
+        if not name or not isinstance(name, str):
             raise ValidationError("a tag needs a name")
-        with self._lock:
-            head = self.head()
+
+        def work(conn: sqlite3.Connection) -> None:
+            head = _head_of(conn)[0]
             if not 0 <= seq <= head:
                 raise ValidationError(f"seq {seq} is outside the ledger (0..{head})")
+            old = _fetch(conn, "SELECT seq FROM tags WHERE name = ?", (name,))
+            if old and not move and int(old[0][0]) != seq:
+                raise ConflictError(f"tag {name!r} already names seq {old[0][0]} "
+                                    "(move it explicitly)")
             now = datetime.now(UTC).isoformat(timespec="seconds")
-            self._guard("tagging", self.conn.execute,
-                        "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", (name, seq, now))
+            conn.execute("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", (name, seq, now))
+
+        with self._lock:
+            self._guard("tagging", self._write, work)
 
     def delete_tag(self, name: str) -> None:
         self._check_writable()
@@ -495,58 +559,75 @@ class SqliteStore:
             raise NotFoundError(f"no tag {name!r}")
 
     def tags(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._guard("reading tags", _fetch, self.conn,
-                               "SELECT name, seq FROM tags ORDER BY seq, name")
+        rows = self._query("reading tags", "SELECT name, seq FROM tags ORDER BY seq, name")
         return {str(name): int(seq) for name, seq in rows}
 
     def tag_seq(self, name: str) -> int:
-        with self._lock:
-            rows = self._guard("reading tags", _fetch, self.conn,
-                               "SELECT seq FROM tags WHERE name = ?", (name,))
+        rows = self._query("reading tags", "SELECT seq FROM tags WHERE name = ?", (name,))
         if not rows:
             raise NotFoundError(f"no tag {name!r}")
         return int(rows[0][0])
 
     # ------------------------------------------------------------- snapshots
 
-    def save_snapshot(self, seq: int, head_hash: str, blob: bytes, keep: int = 2) -> None:
-        """Store a snapshot of the projection after ``seq``; keep the newest ``keep``.
-
-        ``head_hash`` must be the chain's hash at ``seq`` (`ValidationError`
-        otherwise), which is what lets `latest_snapshot` tell a stale cache apart.
-        """
+    def save_snapshot(self, seq: int, head_hash: str, payload: Payload, *,
+                      keep: int = 1) -> None:
+        """Store a projection's payload built after ``seq``; keep the newest ``keep``
+        snapshots. Arrays the file already holds (an import's columns) are not
+        written again."""
         self._check_writable()
+        if self.hash_at(seq) != head_hash:
+            raise ValidationError(f"{head_hash!r} is not the chain's hash at seq {seq}")
         with self._lock:
-            if self.hash_at(seq) != head_hash:
-                raise ValidationError(f"{head_hash!r} is not the chain's hash at seq {seq}")
+            new = self._guard("saving a snapshot", missing_digests, self.conn,
+                              list(payload.arrays))
+        packed = compress({d: payload.arrays[d] for d in new})
 
-            def write() -> None:
-                conn = self.conn
-                self._begin_immediate(conn)
-                try:
-                    write_snapshot(conn, seq, head_hash, blob, self.chunk_size)
-                    delete_snapshots(conn, max(keep, 1))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    raise
+        def work(conn: sqlite3.Connection) -> None:
+            write_snapshot(conn, seq, head_hash, payload, packed)
+            delete_snapshots(conn, max(keep, 1))
 
-            self._guard("saving a snapshot", write)
+        with self._lock:
+            self._guard("saving a snapshot", self._write, work)
 
-    def latest_snapshot(self) -> Snapshot | None:
-        """``(seq, head_hash, blob)`` of the newest usable snapshot, or None.
-
-        A snapshot whose hash is not the chain's at its seq, or whose bytes are
-        damaged, is skipped with a `UserWarning` (only time is lost)."""
+    def latest_snapshot(self, max_seq: int | None = None) -> Snapshot | None:
+        """The newest usable snapshot at or before ``max_seq``, decoded, or None.
+        One that is stale or damaged is skipped with a `UserWarning`."""
         def skipped(seq: int, why: str) -> None:
             warnings.warn(f"{self.path}: ignoring the snapshot at seq {seq}: {why}",
                           UserWarning, stacklevel=4)
 
         with self._lock:
             return self._guard("reading snapshots", read_latest_snapshot, self.conn,
-                               self.hash_at, skipped)
+                               self.hash_at, max_seq, skipped)
+
+    def snapshot_seqs(self) -> list[int]:
+        return [int(s) for (s,) in self._query("reading snapshots",
+                                               "SELECT seq FROM snapshots ORDER BY seq")]
+
+    # ------------------------------------------------------------- copying
+
+    def copy_to(self, path: str | os.PathLike[str]) -> None:
+        """Write a consistent copy of the whole file to a new ``path`` (SQLite's
+        online backup: pages are copied, nothing is replayed or re-hashed)."""
+        target = Path(path)
+        if target.exists():
+            raise StoreError(f"{target}: already exists")
+        tmp = target.with_name(f".{target.name}.fork.tmp")
+        try:
+            dst = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                with self._lock:
+                    self.conn.backup(dst)
+                dst.execute("PRAGMA journal_mode=WAL")
+            finally:
+                dst.close()
+            os.replace(tmp, target)
+        except (OSError, sqlite3.Error) as exc:
+            raise _fail(target, f"cannot write the copy ({exc})") from None
+        finally:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
 
     # ------------------------------------------------------------- lifetime
 
@@ -557,15 +638,6 @@ class SqliteStore:
             if conn is not None:
                 conn.close()
 
-    def __enter__(self) -> SqliteStore:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"
         return f"SqliteStore({str(self.path)!r}, {mode})"
-
-

@@ -18,9 +18,10 @@ from typing import Any
 
 from ledger.errors import StoreError
 from ledger.store.snapshots import create_snapshot_tables
+from ledger.store.sqlite_blobs import BLOB_SCHEMA
 
 FORMAT_NAME = "ledger-events"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: arrays kept by digest, compressed (1: inline; not read)
 APPLICATION_ID = 0x4C454447  # "LEDG" in the SQLite header: lets `file(1)` tell us apart
 _MAGIC = b"SQLite format 3\x00"
 
@@ -29,11 +30,11 @@ _SCHEMA = (
     "CREATE TABLE events(seq INTEGER PRIMARY KEY, tx INTEGER NOT NULL, author TEXT NOT NULL,"
     " time TEXT NOT NULL, message TEXT NOT NULL, tool_version TEXT NOT NULL,"
     " tx_kind TEXT NOT NULL, ref INTEGER NOT NULL, tx_meta BLOB, kind TEXT NOT NULL,"
-    " hash TEXT NOT NULL, body BLOB)",  # tx_meta NULL: {}; body NULL: stored in chunks
-    "CREATE TABLE chunks(seq INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL,"
-    " PRIMARY KEY (seq, part))",
+    " hash TEXT NOT NULL, body BLOB NOT NULL, n_blobs INTEGER NOT NULL)",
+    # tx_meta NULL: {}; n_blobs: arrays the body refers to (kept in the blob tables)
     "CREATE TABLE tags(name TEXT PRIMARY KEY, seq INTEGER NOT NULL, created TEXT NOT NULL)",
     "CREATE INDEX events_tx ON events(tx)",  # undo of an old transaction: no scan
+    *BLOB_SCHEMA,
 )
 
 
@@ -120,6 +121,10 @@ def check_ledger_file(path: Path, writing: bool) -> None:
     version = meta.get("version")
     if not isinstance(version, int):
         raise _fail(path, f"damaged (format version {version!r})")
+    if version < FORMAT_VERSION:
+        raise _fail(path, f"written in ledger format {version}; this version reads format "
+                          f"{FORMAT_VERSION} (re-import the project from its .slp, or run "
+                          "`ledger upgrade OLD NEW`)")
     if version > FORMAT_VERSION:
         raise _fail(path, f"written by a newer ledger (format version {version}; "
                           f"this version reads up to {FORMAT_VERSION})")
@@ -145,7 +150,7 @@ def _initialise(conn: sqlite3.Connection) -> None:
             create_snapshot_tables(conn)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("format", FORMAT_NAME), ("version", FORMAT_VERSION),
-                ("head_seq", 0), ("head_hash", "")])
+                ("head_seq", 0), ("head_hash", ""), ("summary", b"")])
         conn.execute("COMMIT")
     except BaseException:
         with suppress(sqlite3.Error):

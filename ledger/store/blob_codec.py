@@ -1,0 +1,105 @@
+"""Array blobs as stored bytes: byte-shuffled, zstd-compressed, in bounded parts.
+
+Why these choices (measured in ``tools/bench/store.py``):
+
+* **Byte shuffle.** Coordinates, scores and ids are numbers whose high bytes repeat
+  and whose low bytes are noise; grouping byte 0 of every item, then byte 1, ...
+  gives the compressor long runs (float64 pose columns shrink ~2× with shuffle,
+  barely at all without).
+* **zstd level 1** (the `zstandard` package) compresses at several hundred MB/s per
+  core and decompresses faster than the disk reads; higher levels cost far more
+  time than they save bytes on this kind of data.
+* **Parts of at most ``PART_BYTES``**, each compressed on its own, so writing and
+  reading a 300,000-frame import needs one part of scratch memory, not a second
+  copy of the whole array, and no single value nears SQLite's 1 GB limit.
+* A part that does not shrink by at least 1/16 is kept raw (codec ``raw``):
+  already-compressed or random data costs nothing to read back.
+
+Decoding writes every part straight into one preallocated array, which is handed
+out read-only: stored events are immutable, and the projection borrows the array
+(copying on first write) rather than copying it up front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+PART_BYTES = 8 * 1024 * 1024
+LEVEL = 1
+RAW, ZSTD_SHUFFLE = 0, 1
+
+
+def _zstd():  # noqa: ANN202 - imported lazily: `import ledger` stays light
+    import zstandard
+
+    return zstandard
+
+
+def _shuffle(flat: np.ndarray, itemsize: int) -> np.ndarray:
+    if itemsize == 1:
+        return flat
+    return np.ascontiguousarray(flat.reshape(-1, itemsize).T)
+
+
+def encode_parts(arr: np.ndarray, part_bytes: int = PART_BYTES) -> Iterator[tuple[int, bytes]]:
+    """``(codec, bytes)`` for each part of a C-contiguous little-endian array."""
+    itemsize = max(arr.dtype.itemsize, 1)
+    flat = arr.reshape(-1).view(np.uint8)
+    step = max(part_bytes // itemsize, 1) * itemsize
+    compressor = _zstd().ZstdCompressor(level=LEVEL, write_checksum=True)
+    for at in range(0, flat.shape[0], step):
+        chunk = flat[at:at + step]
+        packed = compressor.compress(_shuffle(chunk, itemsize).data)
+        if len(packed) <= len(chunk) - len(chunk) // 16:
+            yield ZSTD_SHUFFLE, packed
+        else:
+            yield RAW, chunk.tobytes()
+    if flat.shape[0] == 0:
+        yield RAW, b""
+
+
+def decode_parts(parts: Iterable[tuple[int, bytes | memoryview]], nbytes: int, itemsize: int,
+                 part_bytes: int = PART_BYTES) -> np.ndarray:
+    """The raw bytes ``encode_parts`` was given (uint8, read-only), for an array of
+    ``itemsize``-byte items. `ValueError` when the parts do not add up (damage)."""
+    itemsize = max(itemsize, 1)
+    total = nbytes
+    out = np.empty(total, dtype=np.uint8)
+    step = max(part_bytes // itemsize, 1) * itemsize
+    decompressor = _zstd().ZstdDecompressor()
+    at = 0
+    for codec, data in parts:
+        size = min(step, total - at)
+        if size < 0:
+            raise ValueError("more parts than the array holds")
+        if codec == RAW:
+            raw = np.frombuffer(data, dtype=np.uint8)
+            if raw.shape[0] != size:
+                raise ValueError("a raw part has the wrong size")
+            out[at:at + size] = raw
+        elif codec == ZSTD_SHUFFLE:
+            raw = np.frombuffer(decompressor.decompress(data, max_output_size=size),
+                                dtype=np.uint8)
+            if raw.shape[0] != size:
+                raise ValueError("a compressed part has the wrong size")
+            if itemsize == 1:
+                out[at:at + size] = raw
+            else:
+                out[at:at + size].reshape(-1, itemsize)[:] = raw.reshape(itemsize, -1).T
+        else:
+            raise ValueError(f"unknown part codec {codec}")
+        at += size
+    if at != total:
+        raise ValueError(f"parts hold {at} bytes, the array needs {total}")
+    out.flags.writeable = False
+    return out
+
+
+def as_array(raw: np.ndarray, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+    """View raw bytes as the array a reference declares (read-only)."""
+    dt = np.dtype(dtype)
+    if raw.shape[0] != int(np.prod(shape, dtype=np.int64)) * dt.itemsize:
+        raise ValueError("the stored array does not have the declared size")
+    return raw.view(dt).reshape(shape)
