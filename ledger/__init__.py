@@ -28,12 +28,14 @@ from ledger.model import (
     Track,
     Video,
 )
-from ledger.project.durable import open
+from ledger.project.durable import fork, open
+from ledger.project.project import Project
 from ledger.sleap.cache import LabelsDataCache
 from ledger.sleap.labels import Labels
 
 __version__ = "0.1.0"
 
 __all__ = ["Conflict", "Diff", "Instance", "LabeledFrame", "Labels", "LabelsDataCache",
-           "MergeResult", "Node", "Point", "PredictedInstance", "PredictedPoint", "RangeList",
-           "Skeleton", "SuggestionFrame", "Track", "Video", "diff", "merge", "open"]
+           "MergeResult", "Node", "Point", "PredictedInstance", "PredictedPoint", "Project",
+           "RangeList", "Skeleton", "SuggestionFrame", "Track", "Video", "diff", "fork", "merge",
+           "open"]

@@ -92,9 +92,13 @@ def test_snapshot_columns_round_trip(small_segments):
     pool.adopt(_columns(15), np.array([0, 5, 15]))
     g = pool.alloc(3)
     pool.write_columns(g, _columns(3, start=50.0))
-    cols = pool.to_columns()
+    segments = pool.to_segments()
     again = PointPool()
-    again.from_columns(cols)
-    for name in NAMES:
-        assert np.array_equal(again.to_columns()[name], cols[name])
+    again.from_segments(segments)
+    assert again.n == pool.n
+    for mine, theirs in zip(again.to_segments(), segments, strict=True):
+        for name in NAMES:
+            assert np.array_equal(mine[name], theirs[name])
     assert again.read_block(15, 3)[:, 0].tolist() == [50.0, 51.0, 52.0]
+    again.write_columns(15, _columns(1, start=7.0))  # borrowed: copied on first write
+    assert again.read_block(15, 1)[0, 0] == 7.0 and pool.read_block(15, 1)[0, 0] == 50.0

@@ -14,6 +14,7 @@ Examples::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -24,12 +25,30 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from ledger.errors import LedgerError
 
-console = Console()
+
+class _LazyConsole:
+    """rich is imported on first print, so ``ledger --help`` stays light."""
+
+    _console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if _LazyConsole._console is None:
+            from rich.console import Console
+
+            _LazyConsole._console = Console()
+        return getattr(_LazyConsole._console, name)
+
+
+console: Any = _LazyConsole()
+
+
+def Table(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for rich's class
+    from rich.table import Table as RichTable
+
+    return RichTable(*args, **kwargs)
 
 
 def _fail(message: str) -> None:
@@ -54,11 +73,22 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _open(path: str, author: str | None = None, read_only: bool = False) -> Any:
+    """The `Labels` facade over a ledger file (builds the state)."""
     import ledger
 
     if not os.path.exists(path):
         raise LedgerError(f"{path}: no such ledger file")
     return ledger.open(path, author=author, create=False, read_only=read_only)
+
+
+def _project(path: str, author: str | None = None, read_only: bool = False) -> Any:
+    """The `Project` of a ledger file: reads the head only; the state is built on
+    first use, which the history verbs never need."""
+    from ledger.project.project import Project
+
+    if not os.path.exists(path):
+        raise LedgerError(f"{path}: no such ledger file")
+    return Project.open(path, author, create=False, read_only=read_only)
 
 
 @click.group()
@@ -86,28 +116,26 @@ def init(path: str) -> None:
 @click.option("--author", default=None, help="Who is importing (default: $LEDGER_AUTHOR or user).")
 @guarded
 def import_(source: str, path: str, author: str | None) -> None:
-    """Import a .slp / SLEAP JSON file into a (new or empty) ledger file."""
-    import ledger
-    from ledger import Labels
+    """Import a .slp / SLEAP JSON file into a new ledger file."""
+    from ledger.project.project import Project
+    from ledger.sleap.labels import Labels
 
     t0 = time.perf_counter()
-    loaded = Labels.load_file(source)
-    labels = ledger.open(path, author=author)
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        raise LedgerError(f"{path}: already exists; import into a new ledger file")
+    project = Project.open(path, author)
     try:
-        if len(labels) or labels.videos:
-            raise LedgerError(f"{path}: not empty; import into a new ledger file")
-        _replay_into(labels, loaded, f"import {os.path.basename(source)}")
-    finally:
-        labels.close()
-    console.print(f"imported {len(loaded)} frames from {source} into {path} "
+        labels = Labels.load_file(source, project=project)
+        frames = len(labels)
+    except BaseException:
+        project.close()
+        with contextlib.suppress(OSError):
+            for leftover in (path, path + "-wal", path + "-shm"):
+                os.unlink(leftover)
+        raise
+    project.close()
+    console.print(f"imported {frames} frames from {source} into {path} "
                   f"in {time.perf_counter() - t0:.2f} s")
-
-
-def _replay_into(target: Any, source: Any, message: str) -> None:
-    """Copy the source's events into the target as one transaction."""
-    events = [rec.event for rec in source.history]
-    target._ledger.commit_events(events, message)
-    target._sync_all()
 
 
 @main.command()
@@ -154,14 +182,9 @@ def _parents(rec: Any) -> str:
 @guarded
 def log(path: str, page: int, per_page: int, as_json: bool) -> None:
     """The history: seq, time, author, kind, message."""
-    labels = _open(path, read_only=True)
-    try:
-        head = labels._ledger.head
-        stop = max(head - (page - 1) * per_page, 0)
-        start = max(stop - per_page + 1, 1)
-        records = list(reversed(labels._ledger.records(start, stop))) if stop else []
-    finally:
-        labels.close()
+    with _project(path, read_only=True) as project:
+        head = project.head
+        records = project.page(page, per_page)
     if as_json:
         for rec in records:
             click.echo(json.dumps({"seq": rec.seq, "tx": rec.tx, "time": rec.time,
@@ -183,14 +206,11 @@ def show(path: str, seq: int) -> None:
 
     from ledger.core.codec import _enc_hook
 
-    labels = _open(path, read_only=True)
-    try:
-        recs = labels._ledger.records(seq, seq)
+    with _project(path, read_only=True) as project:
+        recs = project.records(seq, seq) if seq >= 1 else []
         if not recs:
-            raise LedgerError(f"{path}: no event {seq}")
+            raise LedgerError(f"{path}: no event {seq} (the history has {project.head})")
         rec = recs[0]
-    finally:
-        labels.close()
     body = msgspec.json.decode(msgspec.json.encode(rec.event, enc_hook=_show_hook(_enc_hook)))
     console.print_json(data={"seq": rec.seq, "tx": rec.tx, "time": rec.time,
                              "author": rec.author, "kind": rec.kind, "tx_kind": rec.tx_kind,
@@ -216,11 +236,8 @@ def _show_hook(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
 @guarded
 def undo(path: str, author: str | None) -> None:
     """Undo the newest transaction (of --author)."""
-    labels = _open(path, author=author)
-    try:
-        done = labels.undo(author=author)
-    finally:
-        labels.close()
+    with _project(path, author=author) as project:
+        done = project.undo(author=author)
     console.print("undone" if done else "nothing to undo")
 
 
@@ -229,11 +246,8 @@ def undo(path: str, author: str | None) -> None:
 @guarded
 def redo(path: str) -> None:
     """Redo the newest undone transaction."""
-    labels = _open(path)
-    try:
-        done = labels.redo()
-    finally:
-        labels.close()
+    with _project(path) as project:
+        done = project.redo()
     console.print("redone" if done else "nothing to redo")
 
 
@@ -242,12 +256,9 @@ def redo(path: str) -> None:
 @guarded
 def verify(path: str) -> None:
     """Re-hash the whole chain; fails naming the first tampered event."""
-    labels = _open(path, read_only=True)
-    try:
-        n = labels.verify()
-        head = labels.head_hash()
-    finally:
-        labels.close()
+    with _project(path, read_only=True) as project:
+        n = project.verify()
+        head = project.head_hash()
     console.print(f"ok: {n} events verify; head {head[:16]}")
 
 
@@ -256,22 +267,19 @@ def verify(path: str) -> None:
 @guarded
 def stats(path: str) -> None:
     """Frames, instances, tracks, events and file size."""
-    labels = _open(path, read_only=True)
-    try:
-        table = Table(title=path)
-        table.add_column("what")
-        table.add_column("count", justify="right")
-        rows = [("videos", len(labels.videos)), ("skeletons", len(labels.skeletons)),
-                ("frames", len(labels)),
-                ("user instances", labels.get_labeled_frame_count(filter="user")),
-                ("instances", int(labels._state.live_instance_rows().shape[0])),
-                ("tracks", len(labels.tracks)), ("suggestions", len(labels.suggestions)),
-                ("events", labels._ledger.head), ("file size", _size(path))]
-        rows[3] = ("frames with user instances", rows[3][1])
-        for name, value in rows:
-            table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
-    finally:
-        labels.close()
+    with _project(path, read_only=True) as project:
+        summary = project.summary()
+        head = project.head
+    table = Table(title=path)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [("videos", summary["videos"]), ("skeletons", summary["skeletons"]),
+            ("frames", summary["frames"]), ("frames with user instances", summary["user_frames"]),
+            ("instances", summary["instances"]), ("tracks", summary["tracks"]),
+            ("suggestions", summary["suggestions"]), ("events", head),
+            ("file size", _size(path))]
+    for name, value in rows:
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
 
 
@@ -311,16 +319,27 @@ def _who(info: dict[str, Any] | None) -> str:
 
 @main.command()
 @click.argument("path")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--seq", type=int, default=None)
+@click.option("--move", is_flag=True, help="Move an existing tag to the new position.")
+@click.option("--list", "listing", is_flag=True, help="List the tags (seq, name).")
+@click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
 @guarded
-def tag(path: str, name: str, seq: int | None) -> None:
-    """Name a version (head by default)."""
-    labels = _open(path)
-    try:
-        at = labels.tag(name, seq)
-    finally:
-        labels.close()
+def tag(path: str, name: str | None, seq: int | None, move: bool, listing: bool,
+        as_json: bool) -> None:
+    """Name a version (head by default); --list shows the tags."""
+    with _project(path, read_only=listing) as project:
+        if listing:
+            tags = project.tags()
+            if as_json:
+                click.echo(json.dumps(tags))
+            else:
+                for tag_name, at in tags.items():
+                    click.echo(f"{at}\t{tag_name}")
+            return
+        if name is None:
+            raise LedgerError("a tag needs a NAME (or use --list)")
+        at = project.tag(name, seq, move=move)
     console.print(f"tagged seq {at} as {name}")
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 import ledger
+from ledger.project.project import Project
 from ledger.samples import DANCE
 from ledger.sleap.labels import Labels
 
@@ -39,11 +40,8 @@ def run_demo(folder: str, console: Console) -> None:
     if os.path.exists(path):
         os.remove(path)
     t0 = time.perf_counter()
-    source = Labels.load_file(DANCE)
-    console.print(f"loaded {DANCE.name} in {(time.perf_counter() - t0) * 1e3:.0f} ms")
-
-    labels = ledger.open(path, author="alice")
-    labels._ledger.commit_events([r.event for r in source.history], f"import {DANCE.name}")
+    labels = Labels.load_file(DANCE, project=Project.open(path, author="alice"))
+    console.print(f"imported {DANCE.name} in {(time.perf_counter() - t0) * 1e3:.0f} ms")
     console.print(_summary(labels, f"{path}"))
 
     lf = labels.user_labeled_frames[0]
@@ -83,7 +81,7 @@ def run_demo(folder: str, console: Console) -> None:
         os.remove(carol_path)
     bob.fork(carol_path).close()                 # carol's copy shares the history
     carol = ledger.open(carol_path, author="carol")
-    before_merge = bob._ledger.head
+    before_merge = bob.project.head
     for who, x in ((bob, 10.0), (carol, 20.0)):  # both move the same point
         inst20 = who.find_first(who.video, 20).instances[0]
         who.set_point(inst20, node, x, x)

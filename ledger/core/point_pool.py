@@ -79,22 +79,20 @@ class PointPool:
             self._new_segment(seg, arrays, a)
         return base
 
-    def to_columns(self) -> dict[str, np.ndarray]:
-        """All points as plain contiguous columns (for snapshots)."""
-        return {name: np.concatenate([s.view(name) for s in self.segments])
-                if self.segments else np.zeros(0, dtype=dtype)
-                for name, dtype in POINT_COLUMNS.items()}
+    def to_segments(self) -> list[dict[str, np.ndarray]]:
+        """Each segment's live columns, as views (for snapshots: no copy is made,
+        and a segment still borrowed from an event is the event's own bytes)."""
+        return [{name: s.view(name) for name in NAMES} for s in self.segments]
 
-    def from_columns(self, columns: dict[str, np.ndarray]) -> None:
-        """Replace the pool by one owned segment holding ``columns``."""
+    def from_segments(self, segments: list[dict[str, np.ndarray]]) -> None:
+        """Replace the pool by borrowed segments holding ``segments`` (read-only,
+        copied on first write, like an import's columns)."""
         self.bases, self.segments, self.origins, self.n = [], [], [], 0
-        n = len(columns["x"])
-        if n:
-            seg = Columns(POINT_COLUMNS, capacity=n)
-            seg.reserve(n, zero=False)
-            for name in NAMES:
-                seg.cols[name][:n] = columns[name]
-            self._new_segment(seg)
+        for columns in segments:
+            if len(columns["x"]):
+                seg = Columns(POINT_COLUMNS)
+                seg.adopt({name: columns[name] for name in NAMES})
+                self._new_segment(seg)
 
     # ----------------------------------------------------------------- access
 

@@ -36,7 +36,7 @@ Side = "Labels | State"
 
 
 def state_of(x: Labels | State) -> State:
-    return x if isinstance(x, State) else x._state
+    return x if isinstance(x, State) else x.project.state
 
 
 def shares_ids(a: State, b: State) -> bool:

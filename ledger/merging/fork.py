@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger.project.event_ledger import EventLedger
-from ledger.store import MemoryStore
-
 if TYPE_CHECKING:
     from ledger.sleap.labels import Labels
 
@@ -21,9 +18,4 @@ def fork_in_memory(labels: Labels, author: str | None = None) -> Labels:
     hashes), replayed; it then evolves independently."""
     from ledger.sleap.labels import Labels
 
-    records = labels._ledger.records()
-    store = MemoryStore()
-    if records:
-        store.append([r.__copy__() if hasattr(r, "__copy__") else r for r in records], 0)
-    ledger = EventLedger(store=store, author=author or labels._ledger.author)
-    return Labels(_ledger=ledger, ids=labels._ids)
+    return Labels(project=labels.project.fork_in_memory(author))

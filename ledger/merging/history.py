@@ -37,38 +37,38 @@ class Base:
 
 
 def _quick_differs(a: Labels, b: Labels) -> bool:
-    """True when the first records differ without hashing (saves hashing a
-    large bulk import just to learn that two loaded files share nothing)."""
-    ra = next(iter(a._ledger.store.read(1, 1)), None)
-    rb = next(iter(b._ledger.store.read(1, 1)), None)
-    if ra is None or rb is None:
+    """True when the first envelopes differ (saves hashing or decoding a large
+    bulk import just to learn that two loaded files share nothing)."""
+    ea, eb = a.project.envelopes(1, 1), b.project.envelopes(1, 1)
+    if not ea or not eb:
         return True
-    return (ra.time, ra.author, ra.tx, ra.message, ra.kind) != (
-        rb.time, rb.author, rb.tx, rb.message, rb.kind)
+    return (ea[0].time, ea[0].author, ea[0].tx, ea[0].message, ea[0].kind) != (
+        eb[0].time, eb[0].author, eb[0].tx, eb[0].message, eb[0].kind)
 
 
 def find_base(ours: Labels, theirs: Labels) -> tuple[Base, list[Record], list[Record]]:
-    """The merge base and both sides' records (hashes filled in)."""
+    """The merge base and both sides' records after the fork point (hashes filled
+    in). The fork point is found by binary search over stored hashes (equal hashes
+    at k imply equal histories up to k), so only the records after it are read."""
     if _quick_differs(ours, theirs):
-        return Base(0, 0, False), [], []
-    ro, rt = ours._ledger.records(), theirs._ledger.records()
-    n = min(len(ro), len(rt))
-    fork = 0
-    lo, hi = 0, n  # binary search: hashes equal at k imply equal up to k
+        return Base(0, 0, False), ours.project.records(), theirs.project.records()
+    po, pt = ours.project, theirs.project
+    lo, hi = 0, min(po.head, pt.head)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if ro[mid - 1].hash == rt[mid - 1].hash:
+        if po.store.hash_at(mid) == pt.store.hash_at(mid):
             lo = mid
         else:
             hi = mid - 1
     fork = lo
-    theirs_at = {r.hash: r.seq for r in rt[fork:]}
+    theirs_at = {e.hash: e.seq for e in pt.envelopes(fork + 1)}
     best = 0
-    for rec in ro[fork:]:
-        if rec.tx_kind == MERGE:
-            head = rec.meta.get("merge", {}).get("theirs_head")
+    for env in po.envelopes(fork + 1):
+        if env.tx_kind == MERGE:
+            head = env.meta.get("merge", {}).get("theirs_head")
             if head in theirs_at:
                 best = max(best, theirs_at[head])
+    ro, rt = po.records(fork + 1), pt.records(fork + 1)
     if best:
         return Base(fork, best, True), ro, rt
     return Base(fork, fork, False), ro, rt

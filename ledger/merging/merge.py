@@ -39,25 +39,23 @@ def merge(ours: Labels, theirs: Labels, dry_run: bool = False, *,
     ``tracks``, ``instances`` and ``tolerance`` choose how the state-based
     fallback matches contents (they are unused when the ledgers share history).
     """
-    base, ro, rt = find_base(ours, theirs)
-    info = {"fork_seq": base.fork_seq, "ours_head": ro[-1].hash if ro else "",
-            "theirs_head": rt[-1].hash if rt else "", "theirs_seq": len(rt)}
+    base, ours_after, theirs_after = find_base(ours, theirs)
+    info = {"fork_seq": base.fork_seq, "ours_head": ours.project.head_hash(),
+            "theirs_head": theirs.project.head_hash(), "theirs_seq": theirs.project.head}
     if base.fork_seq == 0 and not base.from_theirs:
         return _state_merge(ours, theirs, dry_run, info, tracks, instances, tolerance)
     info["mode"] = "three-way"
     info["base_seq"] = base.theirs_seq
-    ours_after = ro[base.fork_seq:]
-    theirs_after = rt[base.fork_seq:]
     if base.from_theirs:
-        base_state = theirs._ledger.state_at(base.theirs_seq)
-        theirs_new = rt[base.theirs_seq:]
+        base_state = theirs.project.at(base.theirs_seq)
+        theirs_new = theirs_after[base.theirs_seq - base.fork_seq:]
     else:
-        base_state = ours._ledger.state_at(base.fork_seq)
+        base_state = ours.project.at(base.fork_seq)
         theirs_new = theirs_after
     scope = scope_of(ours_after + theirs_after)
-    d_o = compare(base_state, ours._state, scope)
-    d_t = compare(base_state, theirs._state, scope) if theirs_new else Changes()
-    plan, conflicts = Combiner(ours._state, theirs._state, d_o, d_t).run()
+    d_o = compare(base_state, ours.project.state, scope)
+    d_t = compare(base_state, theirs.project.state, scope) if theirs_new else Changes()
+    plan, conflicts = Combiner(ours.project.state, theirs.project.state, d_o, d_t).run()
     attribute(conflicts, "ours", ours_after)
     attribute(conflicts, "theirs", theirs_new)
     return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
@@ -67,9 +65,9 @@ def _state_merge(ours: Labels, theirs: Labels, dry_run: bool, info: dict,
                  tracks: Literal["name", "id"], instances: InstanceRule,
                  tolerance: float) -> MergeResult:
     info["mode"] = "state"
-    so = ours._state
-    st = translate(so, theirs._state, tracks=tracks, instances=instances,
-                   tolerance=tolerance, ids=ours._ids)
+    so = ours.project.state
+    st = translate(so, theirs.project.state, tracks=tracks, instances=instances,
+                   tolerance=tolerance, ids=ours.project.ids)
     d_t = compare(so, st, _frames_scope(so, st))
     d_o = Changes()
     # ours' unmatched instances in shared frames count as "ours added" (frame rule)

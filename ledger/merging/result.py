@@ -45,7 +45,7 @@ class MergeResult:
         self.dry_run = dry_run
         self.info = info
         self._choices: dict[int, tuple[Any, str]] = {}
-        self._head_at_start = ours._ledger.head
+        self._head_at_start = ours.project.head
         self.committed_tx: int | None = None
 
     # ----------------------------------------------------------------- choosing
@@ -74,7 +74,7 @@ class MergeResult:
                     raise LedgerError(f"{c.kind} conflicts take {c.choices}, not {choice!r}")
             elif c.value_applier is None:
                 raise LedgerError(f"{c.kind} conflicts take {c.choices}, not a value")
-            self._choices[id(c)] = (choice, author or self.ours._ledger.author)
+            self._choices[id(c)] = (choice, author or self.ours.project.author)
 
     def resolve_all(self, choice: str, author: str | None = None) -> None:
         """Resolve every unresolved conflict the same way (``"both"`` falls back
@@ -98,7 +98,7 @@ class MergeResult:
     @property
     def events(self) -> list[ev.Event]:
         """The events a commit would apply to ours."""
-        return events_for(self.ours._state, self.patch())
+        return events_for(self.ours.project.state, self.patch())
 
     @property
     def is_noop(self) -> bool:
@@ -130,8 +130,8 @@ class MergeResult:
             raise LedgerError("this merge is already committed")
         if self.unresolved:
             raise MergeConflictError(f"{len(self.unresolved)} conflict(s) unresolved")
-        led = self.ours._ledger
-        if led.head != self._head_at_start:
+        project = self.ours.project
+        if project.head != self._head_at_start:
             raise LedgerError("ours changed since the merge was computed; merge again")
         events = self.events
         meta = {"merge": {
@@ -150,9 +150,9 @@ class MergeResult:
         if not events:
             # every conflict kept ours: record the merge anyway (a no-op event), so
             # the next merge of this theirs starts from its head and asks nothing again
-            same = dict(led.state.provenance)
+            same = dict(project.state.provenance)
             events = [ev.ProvenanceSet(same, dict(same))]
-        tx = led.commit_events(events, message, tx_kind=MERGE, meta=meta, author=author)
+        tx = project.commit(events, message, tx_kind=MERGE, meta=meta, author=author)
         self.committed_tx = tx
         return tx
 

@@ -1,16 +1,19 @@
 """The write path: transactions, undo/redo, time travel and the hash chain.
 
-`EventLedger` owns a `State` and a `Store`. Every change goes through `emit`, which
-applies the event at once (so code inside a transaction reads its own writes) and
-buffers it; `commit` hands the transaction's records to the store. An exception
-inside a transaction applies the inverses of what was buffered, newest first, and
-nothing reaches the store.
+`EventLedger` owns a `Store` and, once somebody reads it, the `State` projected
+from it. Every change goes through `emit`, which applies the event at once (so
+code inside a transaction reads its own writes) and buffers it; `commit` hands
+the transaction's records to the store. An exception inside a transaction
+applies the inverses of what was buffered, newest first, and nothing reaches the
+store.
 
-Undo appends the inverse events as a new transaction: history is never rewritten.
-The undo and redo stacks are derived from the transaction kinds in the history
-(`do`, `undo`, `redo`), so a ledger reopened from a store has the same stacks.
-Undo touches only the transaction it undoes, so its cost does not grow with the
-length of the history.
+The state is built lazily (newest usable snapshot, then the tail), so reading
+history, tags or counters never pays for it. Undo appends the inverse events as a
+new transaction: history is never rewritten. The undo and redo stacks are not
+kept anywhere: they follow from the transaction kinds (`do`, `undo`, `redo`) and
+are found by walking transaction summaries back from the head (`undo_stack`,
+`redo_stack`), usually one small read, so a ledger opened anywhere -- a file, a
+server, a CLI command that never builds the state -- has the same stacks.
 """
 
 from __future__ import annotations
@@ -20,16 +23,27 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
+import numpy as np
+
+from ledger.core import events as ev
 from ledger.core.apply import apply_event
 from ledger.core.events import Event, invert
-from ledger.core.record import DO, GENESIS, REDO, UNDO, Record, chain_hashes, link_hash
+from ledger.core.record import DO, REDO, UNDO, Record, TxInfo
 from ledger.core.state import State
-from ledger.errors import IntegrityError, ReadOnlyError, TransactionError
-from ledger.project.snapshot import LedgerBookkeeping
-from ledger.store import MemoryStore, Store
+from ledger.errors import ReadOnlyError, TransactionError
+from ledger.store.base import Store
+from ledger.store.memory import MemoryStore
 
-TOOL_VERSION = "ledger 0.1.0"
+TOOL_VERSION = "ledger 0.2.0"
+_TX_PAGE = 64
+
+# Kinds whose events change none of the counters in `summary_of` (so an undo of
+# them may be committed without building the state; see `EventLedger.undo`).
+COUNT_NEUTRAL = (ev.PointSet, ev.PointsSet, ev.TracksAssigned, ev.TrackChanged,
+                 ev.VideoChanged, ev.SkeletonChanged, ev.NodeAdded, ev.NodeRemoved,
+                 ev.ProvenanceSet)
 
 
 def default_author() -> str:
@@ -46,79 +60,107 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def summary_of(state: State, seq: int) -> dict[str, Any]:
+    """The counters `ledger stats` shows, for the state after ``seq`` (cheap: the
+    state keeps per-video counts)."""
+    counts = list(state.counts.values())
+    return {"seq": seq, "videos": len(state.video_order),
+            "skeletons": len(state.skeleton_order), "tracks": len(state.track_order),
+            "frames": sum(c[0] for c in counts),
+            "user_frames": sum(c[1] for c in counts),
+            "instances": int(np.count_nonzero(state.instances.cols.view("alive"))),
+            "suggestions": len(state.suggestions)}
+
+
+def _stack_walk(txs_newest_first: Iterator[TxInfo]) -> Iterator[tuple[str, TxInfo]]:
+    """Label each transaction, newest first, with what it means for the stacks.
+
+    Each transaction is pushed on the undo stack when it commits (a ``redo``
+    pushes itself); only an ``undo`` removes one, for good. So the undo stack is
+    every non-undo transaction not undone later, in commit order; the redo stack
+    is the ``ref`` of every ``undo`` after the newest ``do`` that no later
+    ``redo`` took back. Yields ("undo", tx) and ("redo", tx) entries top-down.
+    """
+    undone: set[int] = set()
+    redone: set[int] = set()
+    redo_open = True
+    for info in txs_newest_first:
+        if info.tx_kind == UNDO:
+            undone.add(info.ref)
+            if redo_open and info.ref not in redone:
+                yield "redo", info
+        elif info.tx_kind == REDO:
+            redone.add(info.ref)
+            if info.tx not in undone:
+                yield "undo", info
+        else:
+            redo_open = False
+            if info.tx not in undone:
+                yield "undo", info
+
+
 class EventLedger:
-    """State + store + transactions. The `Labels` facade sits on top of one."""
+    """Store + lazily built state + transactions. `Project` sits on top of one."""
 
     def __init__(self, store: Store | None = None, author: str | None = None,
                  clock: Callable[[], str] = utc_now, read_only: bool = False,
-                 snapshot: tuple[State, LedgerBookkeeping] | None = None) -> None:
+                 state: State | None = None) -> None:
         self.store: Store = store if store is not None else MemoryStore()
-        self.state = State()
         self.author = author or default_author()
         self.clock = clock
         self.read_only = read_only
+        self._head = self.store.head()
+        self._last_tx = self.store.last_tx()
+        self._state: State | None = state if state is not None else (
+            State() if self._head == 0 else None)
+        self.loaded_from = 0  # the snapshot seq the state was built from (0: none)
         self._pending: list[Event] = []
         self._depth = 0
         self._message = ""
-        self._tx_ranges: dict[int, tuple[int, int]] = {}
-        self._tx_author: dict[int, str] = {}
-        self._undo: list[int] = []
-        self._redo: list[int] = []
-        self._last_tx = 0
-        self._head = 0
         self._listeners: list[Callable[[Event], None]] = []
         self._commit_listeners: list[Callable[[list[Record]], None]] = []
-        self._hashed_upto = 0
-        self._last_hash = ""
-        self._load_existing(snapshot)
 
-    # ----------------------------------------------------------------- loading
+    # ----------------------------------------------------------------- state
 
-    def _load_existing(self, snapshot: tuple[State, LedgerBookkeeping] | None) -> None:
-        """Start from a snapshot (if given) and replay what the store holds after it."""
-        start = 1
-        if snapshot is not None:
-            self.state, book = snapshot
-            self._head = book.head
-            self._last_tx = book.last_tx
-            self._undo = list(book.undo)
-            self._redo = list(book.redo)
-            start = book.head + 1
-        for rec in self.store.read(start):
-            apply_event(self.state, rec.event)
-            self._track(rec)
+    @property
+    def state_loaded(self) -> bool:
+        return self._state is not None
 
-    def bookkeeping(self) -> LedgerBookkeeping:
-        """What a snapshot must keep besides the state."""
-        return LedgerBookkeeping(self._head, self._last_tx, list(self._undo), list(self._redo))
+    @property
+    def state(self) -> State:
+        """The projection at the head, built on first use."""
+        if self._state is None:
+            self._state, self.loaded_from = self.build_state(self._head)
+        return self._state
 
-    def _track(self, rec: Record) -> None:
-        if rec.hash and rec.seq == self._hashed_upto + 1:
-            # durable stores hash at write time: no need to re-read them later
-            self._hashed_upto, self._last_hash = rec.seq, rec.hash
-        first, _ = self._tx_ranges.get(rec.tx, (rec.seq, rec.seq))
-        new_tx = rec.tx not in self._tx_ranges
-        self._tx_ranges[rec.tx] = (first, rec.seq)
-        self._head = rec.seq
-        self._last_tx = max(self._last_tx, rec.tx)
-        if new_tx:
-            self._tx_author[rec.tx] = rec.author
-            self._update_stacks(rec.tx, rec.tx_kind, rec.ref)
+    def build_state(self, seq: int) -> tuple[State, int]:
+        """A fresh state after ``seq``: the newest usable snapshot at or before it,
+        then the records after the snapshot. Returns (state, snapshot seq)."""
+        from ledger.project.snapshot import state_from_data
 
-    def _update_stacks(self, tx: int, tx_kind: str, ref: int) -> None:
-        if tx_kind == UNDO:
-            _drop(self._undo, ref)
-            self._redo.append(ref)
-        elif tx_kind == REDO:
-            _drop(self._redo, ref)
-            self._undo.append(tx)
-        else:
-            self._undo.append(tx)
-            self._redo.clear()
+        state, start = State(), 0
+        found = self.store.latest_snapshot(max_seq=seq) if seq else None
+        if found is not None:
+            try:
+                state, start = state_from_data(found[2]), found[0]
+            except Exception as exc:  # noqa: BLE001 - a snapshot is only a cache
+                import warnings
+
+                warnings.warn(f"{self.store.describe()}: ignoring the snapshot at seq "
+                              f"{found[0]} ({exc})", UserWarning, stacklevel=3)
+                state, start = State(), 0
+        if seq > start:
+            for rec in self.store.read(start + 1, seq):
+                apply_event(state, rec.event)
+        return state, start
 
     def add_commit_listener(self, listener: Callable[[list[Record]], None]) -> None:
         """Called with a transaction's records once the store has them."""
         self._commit_listeners.append(listener)
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """Called after every event applied (the facade keeps its objects in step)."""
+        self._listeners.append(listener)
 
     def refresh(self) -> int:
         """Apply records other writers stored after our head; return how many.
@@ -128,14 +170,12 @@ class EventLedger:
             raise TransactionError("cannot refresh inside a transaction")
         count = 0
         for rec in self.store.read(self._head + 1):
-            self._apply(rec.event)
-            self._track(rec)
+            if self._state is not None:
+                self._apply(rec.event)
+            self._head = rec.seq
+            self._last_tx = max(self._last_tx, rec.tx)
             count += 1
         return count
-
-    def add_listener(self, listener: Callable[[Event], None]) -> None:
-        """Called after every event applied (the facade keeps its objects in step)."""
-        self._listeners.append(listener)
 
     # ----------------------------------------------------------------- writing
 
@@ -144,8 +184,16 @@ class EventLedger:
         return self._head
 
     @property
+    def last_tx(self) -> int:
+        return self._last_tx
+
+    @property
     def in_transaction(self) -> bool:
         return self._depth > 0
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError("this labels object is read-only (a historical view)")
 
     def _apply(self, event: Event) -> None:
         apply_event(self.state, event)
@@ -155,8 +203,7 @@ class EventLedger:
     def emit(self, event: Event) -> None:
         """Apply an event now; it is committed with the enclosing transaction, or
         as a transaction of its own when there is none."""
-        if self.read_only:
-            raise ReadOnlyError("this labels object is read-only (a historical view)")
+        self._check_writable()
         if self._depth == 0:
             with self.transaction(""):
                 self.emit(event)
@@ -168,8 +215,7 @@ class EventLedger:
     def transaction(self, message: str = "") -> Iterator[None]:
         """All-or-nothing group of changes; one undo step. Nested transactions
         join the outermost one."""
-        if self.read_only:
-            raise ReadOnlyError("this labels object is read-only (a historical view)")
+        self._check_writable()
         self._depth += 1
         if self._depth == 1:
             self._message = message
@@ -189,31 +235,37 @@ class EventLedger:
         for event in reversed(pending):
             self._apply(invert(event))
 
+    def _records(self, events: list[Event], tx_kind: str, ref: int, author: str | None,
+                 meta: dict | None) -> list[Record]:
+        tx = self._last_tx + 1
+        time = self.clock()
+        who = author or self.author
+        return [Record(seq=self._head + i + 1, tx=tx, author=who, time=time,
+                       message=self._message, tool_version=TOOL_VERSION, tx_kind=tx_kind,
+                       ref=ref, event=event, meta=dict(meta or {}))
+                for i, event in enumerate(events)]
+
     def _commit(self, tx_kind: str, ref: int, author: str | None = None,
                 meta: dict | None = None) -> int:
         pending, self._pending = self._pending, []
         if not pending:
             return 0
-        tx = self._last_tx + 1
-        time = self.clock()
-        who = author or self.author
-        records = [
-            Record(seq=self._head + i + 1, tx=tx, author=who, time=time,
-                   message=self._message, tool_version=TOOL_VERSION, tx_kind=tx_kind,
-                   ref=ref, event=event, meta=dict(meta or {}))
-            for i, event in enumerate(pending)
-        ]
+        records = self._records(pending, tx_kind, ref, author, meta)
+        summary = summary_of(self.state, records[-1].seq)
         try:
-            self.store.append(records, self._head)
+            self.store.append(records, self._head, summary=summary)
         except BaseException:
             for event in reversed(pending):
                 self._apply(invert(event))
             raise
-        for rec in records:
-            self._track(rec)
+        return self._committed(records)
+
+    def _committed(self, records: list[Record]) -> int:
+        self._head = records[-1].seq
+        self._last_tx = records[-1].tx
         for listener in self._commit_listeners:
             listener(records)
-        return tx
+        return records[-1].tx
 
     def commit_events(self, events: list[Event], message: str, tx_kind: str = DO,
                       meta: dict | None = None, author: str | None = None) -> int:
@@ -221,8 +273,7 @@ class EventLedger:
         (``merge`` for merges) with transaction metadata; all or nothing."""
         if self._depth:
             raise TransactionError("commit_events inside a transaction is not allowed")
-        if self.read_only:
-            raise ReadOnlyError("this labels object is read-only (a historical view)")
+        self._check_writable()
         self._message = message
         self._pending = self._apply_all(events)
         return self._commit(tx_kind, 0, author=author, meta=meta)
@@ -242,123 +293,96 @@ class EventLedger:
 
     # ----------------------------------------------------------------- undo/redo
 
+    def _txs_newest_first(self) -> Iterator[TxInfo]:
+        hi = self._last_tx
+        while hi >= 1:
+            lo = max(1, hi - _TX_PAGE + 1)
+            yield from reversed(self.store.transactions(lo, hi))
+            hi = lo - 1
+
+    def undo_stack(self) -> Iterator[TxInfo]:
+        """Undoable transactions, the next one to undo first."""
+        return (info for what, info in _stack_walk(self._txs_newest_first()) if what == "undo")
+
+    def redo_stack(self) -> Iterator[TxInfo]:
+        """Undone transactions (the ``undo`` records), the next one to redo first."""
+        return (info for what, info in _stack_walk(self._txs_newest_first()) if what == "redo")
+
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return next(self.undo_stack(), None) is not None
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return next(self.redo_stack(), None) is not None
 
-    def _tx_range(self, tx: int) -> tuple[int, int]:
-        """First and last seq of a transaction: remembered for this session's
-        transactions, asked of the store (an index lookup) for older ones."""
-        known = self._tx_ranges.get(tx)
-        if known is not None:
-            return known
-        lookup = getattr(self.store, "tx_range", None)
-        if lookup is not None:
-            found = lookup(tx)
-        else:
-            seqs = [r.seq for r in self.store.read(1) if r.tx == tx]
-            found = (seqs[0], seqs[-1]) if seqs else None
-        if found is None:
+    def tx_info(self, tx: int) -> TxInfo:
+        found = self.store.transactions(tx, tx)
+        if not found:
             raise TransactionError(f"transaction {tx} is not in the history")
-        self._tx_ranges[tx] = found
-        return found
+        return found[0]
 
     def tx_author(self, tx: int) -> str:
-        if tx not in self._tx_author:
-            first, _ = self._tx_range(tx)
-            self._tx_author[tx] = next(iter(self.store.read(first, first))).author
-        return self._tx_author[tx]
+        return self.tx_info(tx).author
 
-    def _events_of(self, tx: int) -> list[Event]:
-        first, last = self._tx_range(tx)
-        return [rec.event for rec in self.store.read(first, last)]
+    def _events_of(self, info: TxInfo) -> list[Event]:
+        return [rec.event for rec in self.store.read(info.first, info.last)]
 
-    def _replay_as(self, events: list[Event], tx_kind: str, ref: int, message: str) -> int:
+    def _replay_as(self, events: list[Event], tx_kind: str, ref: int, message: str,
+                   at_head: bool) -> int:
         if self._depth:
             raise TransactionError("undo/redo inside a transaction is not allowed")
-        if self.read_only:
-            raise ReadOnlyError("this labels object is read-only (a historical view)")
+        self._check_writable()
         self._message = message
+        if self._state is None and at_head and all(isinstance(e, COUNT_NEUTRAL)
+                                                   for e in events):
+            # The events invert (or repeat) the newest transaction exactly, so they
+            # fit the head state by construction, and they change no counter:
+            # commit them without building the state (a CLI undo of an edit).
+            records = self._records(events, tx_kind, ref, None, None)
+            summary = self.store.summary()
+            if summary.get("seq") == self._head:
+                summary["seq"] = records[-1].seq
+            else:
+                summary = None
+            self.store.append(records, self._head, summary=summary)
+            return self._committed(records)
         self._pending = self._apply_all(events)
         return self._commit(tx_kind, ref)
 
     def undo(self, author: str | None = None) -> bool:
         """Undo the newest undoable transaction (of ``author`` when given)."""
-        tx = next((t for t in reversed(self._undo)
-                   if author is None or self.tx_author(t) == author), None)
-        if tx is None:
+        info = next((t for t in self.undo_stack() if author is None or t.author == author),
+                    None)
+        if info is None:
             return False
-        events = [invert(e) for e in reversed(self._events_of(tx))]
-        self._replay_as(events, UNDO, tx, f"undo {tx}")
+        events = [invert(e) for e in reversed(self._events_of(info))]
+        self._replay_as(events, UNDO, info.tx, f"undo {info.tx}", info.last == self._head)
         return True
 
     def redo(self) -> bool:
-        if not self._redo:
+        undo_info = next(self.redo_stack(), None)
+        if undo_info is None:
             return False
-        tx = self._redo[-1]
-        self._replay_as(self._events_of(tx), REDO, tx, f"redo {tx}")
+        target = self.tx_info(undo_info.ref)
+        self._replay_as(self._events_of(target), REDO, target.tx, f"redo {target.tx}",
+                        undo_info.last == self._head)
         return True
 
     # ----------------------------------------------------------------- history
 
     def records(self, start: int = 1, stop: int | None = None) -> list[Record]:
         """Committed records ``start..stop``, with their hashes filled in."""
-        self._ensure_hashes(self._head if stop is None else min(stop, self._head))
-        return list(self.store.read(start, stop))
-
-    def _ensure_hashes(self, upto: int) -> None:
-        if upto <= self._hashed_upto:
-            return
-        stored = getattr(self.store, "hash_at", None)
-        if stored is not None:  # a durable store hashed every record as it wrote it
-            self._last_hash = stored(upto) or ""
-            self._hashed_upto = upto
-            return
-        self._last_hash = chain_hashes(self.store.read(self._hashed_upto + 1, upto),
-                                       self._last_hash)
-        self._hashed_upto = upto
+        return list(self.store.read(start, self._head if stop is None else min(stop,
+                                                                               self._head)))
 
     def head_hash(self) -> str:
-        self._ensure_hashes(self._head)
-        return self._last_hash
+        return self.store.hash_at(self._head) or ""
 
     def verify(self) -> int:
-        """Re-hash the whole chain; raise `IntegrityError` naming the first bad seq.
-
-        Returns the number of records checked. A store that can check itself (from
-        its stored bytes, chunks and recorded head) does so."""
-        store_verify = getattr(self.store, "verify", None)
-        if store_verify is not None:
-            return int(store_verify())
-        parent = GENESIS
-        expected_seq = 1
-        for rec in self.store.read(1):
-            if rec.seq != expected_seq:
-                raise IntegrityError(f"record {expected_seq} is missing or out of order "
-                                     f"(found {rec.seq})", seq=expected_seq)
-            digest = link_hash(parent, rec.content())
-            if rec.hash and rec.hash != digest.hex():
-                raise IntegrityError(f"record {rec.seq} does not match its hash", seq=rec.seq)
-            rec.hash = rec.hash or digest.hex()
-            parent = digest
-            expected_seq += 1
-        return expected_seq - 1
+        """Re-hash the whole chain; raise `IntegrityError` naming the first bad seq."""
+        return int(self.store.verify())
 
     def state_at(self, seq: int) -> State:
-        """A fresh state replayed up to and including ``seq``."""
-        state = State()
-        for rec in self.store.read(1, seq):
-            apply_event(state, rec.event)
-        return state
-
-
-def _drop(stack: list[int], tx: int) -> None:
-    """Remove ``tx`` from a stack; O(1) in the usual case where it is on top."""
-    if stack and stack[-1] == tx:
-        stack.pop()
-    elif tx in stack:
-        stack.remove(tx)
+        """A fresh state after ``seq``, from the nearest snapshot at or before it."""
+        return self.build_state(seq)[0]

@@ -3,51 +3,43 @@
 A snapshot is a cache of the state at some seq, never the truth: it is stored
 with the hash of the record it was built from, and a ledger that finds the hash
 does not match (or cannot decode the snapshot) ignores it, warns, and replays.
-Columns travel as raw numpy buffers, so writing and reading a snapshot of a
-large project is a few memory copies.
+Columns travel as arrays kept aside by digest (`ledger.core.codec.Payload`): a
+store writes each distinct array once, so columns still borrowed from an import
+cost nothing to snapshot, and reading one back borrows the decoded arrays
+(read-only, copied on first write) instead of copying them into place.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import numpy as np
 
-from ledger.core.codec import decode_any, encode
+from ledger.core.codec import Payload, encode_payload
 from ledger.core.events import SkeletonDef, SuggestionDef, TrackDef, VideoDef
 from ledger.core.rangelist import RangeList
 from ledger.core.state import State
 from ledger.core.tables import Columns
 
-SNAPSHOT_VERSION = 1
-
-
-@dataclass
-class LedgerBookkeeping:
-    head: int
-    last_tx: int
-    undo: list[int]
-    redo: list[int]
+SNAPSHOT_VERSION = 2
 
 
 def _cols(columns: Columns) -> dict[str, np.ndarray]:
-    return {name: columns.view(name).copy() for name in columns.cols}
+    return {name: columns.view(name) for name in columns.cols}
 
 
 def _restore_cols(columns: Columns, data: dict[str, np.ndarray]) -> None:
-    n = len(next(iter(data.values()))) if data else 0
-    columns.reserve(n, zero=False)
-    for name, arr in data.items():
-        columns.cols[name][:n] = arr
+    if data and len(next(iter(data.values()))):
+        columns.adopt(data)
 
 
 def _defs(values: list[Any]) -> list[bytes]:
     return [msgspec.msgpack.encode(v) for v in values]
 
 
-def state_to_bytes(state: State, book: LedgerBookkeeping) -> bytes:
+def state_to_payload(state: State, head: int) -> Payload:
+    """The state after ``head`` as a payload for `Store.save_snapshot`."""
     fr, inst = state.frames, state.instances
     occ_keys = np.array([k for k in state.occupancy], dtype=np.int64).reshape(-1, 2)
     occ_lens = np.array([len(rl.list) for rl in state.occupancy.values()], dtype=np.int64)
@@ -59,8 +51,7 @@ def state_to_bytes(state: State, book: LedgerBookkeeping) -> bytes:
     single = inst.index.single
     payload = {
         "version": SNAPSHOT_VERSION,
-        "book": [book.head, book.last_tx, np.array(book.undo, np.int64),
-                 np.array(book.redo, np.int64)],
+        "head": head,
         "videos": _defs([state.videos[v] for v in state.video_order]),
         "skeletons": _defs([state.skeletons[s] for s in state.skeleton_order]),
         "tracks": _defs([state.tracks[t] for t in state.track_order]),
@@ -72,18 +63,18 @@ def state_to_bytes(state: State, book: LedgerBookkeeping) -> bytes:
         "frame_order": np.array(fr.order(), dtype=np.int64),
         "extra": [extra_rows, extra_lens, extra_flat],
         "instances": _cols(inst.cols),
-        "points": inst.points.to_columns(),
+        "points": inst.points.to_segments(),
         "index_single": [np.array(list(single), np.int64), np.array(list(single.values()),
                                                                   np.int64)],
         "index_ranges": np.array(inst.index._ranges, dtype=np.int64).reshape(-1, 3),
         "occupancy": [occ_keys, occ_lens, occ_flat],
     }
-    return encode(payload)
+    return encode_payload(payload)
 
 
-def state_from_bytes(blob: bytes) -> tuple[State, LedgerBookkeeping]:
-    """Raise ValueError (or a decode error) for anything that is not a snapshot."""
-    data = decode_any(blob)
+def state_from_data(data: Any) -> State:
+    """The state a decoded snapshot payload holds. Raises ValueError (or a decode
+    error) for anything that is not a snapshot of this version."""
     if not isinstance(data, dict) or data.get("version") != SNAPSHOT_VERSION:
         raise ValueError("not a snapshot of this version")
     st = State()
@@ -113,7 +104,7 @@ def state_from_bytes(blob: bytes) -> tuple[State, LedgerBookkeeping]:
         st.frames.extra[r] = flat[pos:pos + n].tolist()
         pos += n
     _restore_cols(st.instances.cols, data["instances"])
-    st.instances.points.from_columns(data["points"])
+    st.instances.points.from_segments(data["points"])
     ids, idx_rows = data["index_single"]
     st.instances.index.single = dict(zip(ids.tolist(), idx_rows.tolist(), strict=True))
     for first, end, row0 in data["index_ranges"].tolist():
@@ -125,5 +116,4 @@ def state_from_bytes(blob: bytes) -> tuple[State, LedgerBookkeeping]:
         pairs = flat[pos:pos + 2 * n].reshape(-1, 2).tolist()
         st.occupancy[(v, t)] = RangeList([(a, b) for a, b in pairs])
         pos += 2 * n
-    head, last_tx, undo, redo = data["book"]
-    return st, LedgerBookkeeping(int(head), int(last_tx), undo.tolist(), redo.tolist())
+    return st

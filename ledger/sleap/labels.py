@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ledger.core.ids import NO_ID, IdSource, RandomIds
+from ledger.core.ids import NO_ID, IdSource
 from ledger.core.rangelist import RangeList
-from ledger.core.record import Record
 from ledger.core.state import State, canonical
 from ledger.errors import NotFoundError, ReadOnlyError, ValidationError
 from ledger.model.frame import LabeledFrame
@@ -31,7 +30,7 @@ from ledger.model.skeleton import Node, Skeleton
 from ledger.model.suggestion import SuggestionFrame
 from ledger.model.track import Track
 from ledger.model.video import Video
-from ledger.project.event_ledger import EventLedger
+from ledger.project.project import History, Project
 from ledger.sleap.cache import LabelsDataCache
 from ledger.sleap.labels_audit import AuditMixin
 from ledger.sleap.labels_defs import DefinitionsMixin
@@ -39,7 +38,8 @@ from ledger.sleap.labels_edit import EditingMixin
 from ledger.sleap.labels_files import FilesMixin
 from ledger.sleap.labels_merge import MergeMixin
 from ledger.sleap.registry import InstanceRecord, Registry
-from ledger.store import Store
+from ledger.store.base import Store
+from ledger.store.memory import MemoryStore
 
 
 class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin):
@@ -54,10 +54,12 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin)
                  negative_anchors: dict[Video, list] | None = None,
                  provenance: dict[str, Any] | None = None, *,
                  author: str | None = None, ids: IdSource | None = None,
-                 store: Store | None = None, _ledger: EventLedger | None = None) -> None:
-        self._ids: IdSource = ids or RandomIds()
+                 store: Store | None = None, project: Project | None = None) -> None:
+        self.project: Project = project if project is not None else Project(
+            store, author, ids=ids)
+        self._ids: IdSource = self.project.ids
         self._registry = Registry(self)
-        self._ledger = _ledger if _ledger is not None else EventLedger(store=store, author=author)
+        self._ledger = self.project.ledger
         self._ledger.add_listener(self._registry.on_event)
         self._sync_all()
         self.cache = LabelsDataCache(self)
@@ -515,8 +517,9 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin)
     # ----------------------------------------------------------------- ledger
 
     @property
-    def history(self) -> list[Record]:
-        return self._ledger.records()
+    def history(self) -> History:
+        """The committed records, a lazy sequence (``history[-1]`` reads one)."""
+        return self.project.history
 
     def transaction(self, message: str = "") -> Any:
         return self._ledger.transaction(message)
@@ -541,30 +544,24 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin)
 
     def at(self, version: int | str) -> Labels:
         """A read-only `Labels` as it was right after event ``seq`` (or a tag)."""
-        seq = self.resolve_version(version)
-        if not 0 <= seq <= self._ledger.head:
-            raise ValidationError(f"seq {seq} is outside the history (0..{self._ledger.head})")
-        led = EventLedger(read_only=True, author=self._ledger.author)
-        led.state = self._ledger.state_at(seq)
-        return Labels(_ledger=led, ids=self._ids)
+        state = self.project.at(version)
+        view = Project(MemoryStore(), self.author, read_only=True, ids=self._ids, state=state)
+        return Labels(project=view)
 
     def verify(self) -> int:
         """Re-hash the whole chain; `IntegrityError` on any tampering."""
-        return self._ledger.verify()
+        return self.project.verify()
 
     def head_hash(self) -> str:
-        return self._ledger.head_hash()
+        return self.project.head_hash()
 
     def canonical(self) -> dict[str, Any]:
         """Everything observable, as plain comparable data (see `ledger.core.state.canonical`)."""
         return canonical(self._state)
 
     def close(self) -> None:
-        """Snapshot a durable ledger (so the next open is fast) and close its file."""
-        policy = getattr(self, "_snapshots", None)
-        if policy is not None and not self._ledger.read_only:
-            policy.take()
-        self._ledger.store.close()
+        """Close the project (a durable one may write a snapshot first)."""
+        self.project.close()
 
     def __enter__(self) -> Labels:
         return self

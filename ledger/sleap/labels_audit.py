@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger.core import events as ev
-from ledger.errors import NotFoundError, ValidationError
+from ledger.errors import NotFoundError
 
 if TYPE_CHECKING:
     from ledger.core.record import Record
@@ -48,29 +48,17 @@ def _who(rec: Record) -> dict[str, Any]:
 class AuditMixin:
     """Tags, blame, fork and refresh (mixed into `Labels`)."""
 
-    def tag(self: Labels, name: str, seq: int | None = None) -> int:
-        """Name the current version (or ``seq``); needs a durable ledger."""
-        store = self._ledger.store
-        if not hasattr(store, "set_tag"):
-            raise ValidationError("tags need a durable ledger (ledger.open)")
-        seq = self._ledger.head if seq is None else int(seq)
-        store.set_tag(name, seq)
-        return seq
+    def tag(self: Labels, name: str, seq: int | None = None, *, move: bool = False) -> int:
+        """Name the current version (or ``seq``); an existing tag moves only with
+        ``move=True``."""
+        return self.project.tag(name, seq, move=move)
 
     def tags(self: Labels) -> dict[str, int]:
-        store = self._ledger.store
-        return dict(store.tags()) if hasattr(store, "tags") else {}
+        return self.project.tags()
 
     def resolve_version(self: Labels, version: int | str) -> int:
         """A seq from a seq or a tag name."""
-        if isinstance(version, str):
-            store = self._ledger.store
-            if version.isdigit():
-                return int(version)
-            if not hasattr(store, "tag_seq"):
-                raise NotFoundError(f"no tag {version!r} (in-memory ledgers have no tags)")
-            return int(store.tag_seq(version))
-        return int(version)
+        return self.project.resolve_version(version)
 
     def blame(self: Labels, video: Video, frame_idx: int) -> list[dict[str, Any]]:
         """For each instance on a frame: the transaction that created it and the one
@@ -82,7 +70,7 @@ class AuditMixin:
         wanted = {inst._id: k for k, inst in enumerate(insts)}
         created: dict[int, Record] = {}
         changed: dict[int, Record] = {}
-        for rec in self._ledger.records():
+        for rec in self.project.history:
             hit = _ids_in(rec.event) & wanted.keys()
             if not hit:
                 continue
@@ -100,12 +88,12 @@ class AuditMixin:
                         "last_changed": None if m is None else _who(m)})
         return out
 
-    def fork(self: Labels, path: str | os.PathLike[str]) -> Labels:
+    def fork(self: Labels, path: str | os.PathLike[str], author: str | None = None) -> Labels:
         """A new ledger file sharing this history (copying the file works too)."""
         from ledger.project.durable import fork
 
-        return fork(self, path)
+        return fork(self, path, author)
 
     def refresh(self: Labels) -> int:
-        """Apply what other writers committed to the same ledger file since."""
-        return self._ledger.refresh()
+        """Apply what other writers committed to the same ledger since."""
+        return self.project.refresh()

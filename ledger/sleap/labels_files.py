@@ -20,6 +20,7 @@ from ledger.io.project_convert import export_project, import_events
 
 if TYPE_CHECKING:
     from ledger.model.video import Video
+    from ledger.project.project import Project
     from ledger.sleap.labels import Labels
 
 HDF5_SUFFIXES = (".slp", ".h5", ".hdf5")
@@ -75,8 +76,11 @@ class FilesMixin:
     @classmethod
     def load_file(cls, filename: str | os.PathLike[str], video_search: VideoSearch = None,
                   *args: Any, author: str | None = None, ids: IdSource | None = None,
+                  project: Project | None = None, progress: Any = None,
                   **kwargs: Any) -> Labels:
-        """Load a `.slp` or SLEAP JSON file into a new in-memory ledger."""
+        """Load a `.slp` or SLEAP JSON file into a new in-memory ledger, or into
+        ``project`` (an empty durable one: that is how ``ledger import`` writes the
+        file's arrays once, with no second in-memory copy)."""
         from ledger.io.sleap_json import read_sleap_json
         from ledger.io.slp import read_slp
 
@@ -98,12 +102,14 @@ class FilesMixin:
             callback(dicts)
             for v, d in zip(data.videos, dicts, strict=True):
                 v.backend = d["backend"]
-        labels = cls(author=author, ids=ids)  # type: ignore[call-arg]
-        events = import_events(data, labels._ids)
+        if project is not None and project.head:
+            raise ValidationError(f"{project.describe()}: not empty; import into a new ledger")
+        labels = cls(author=author, ids=ids, project=project)  # type: ignore[call-arg]
+        events = import_events(data, labels.project.ids)
         del data  # what the events do not share is freed before they are applied
-        with labels.transaction(f"import {os.path.basename(path)}"):
-            for event in events:
-                labels._ledger.emit(event)
+        if progress is not None:
+            progress("writing")
+        labels.project.commit(events, f"import {os.path.basename(path)}")
         return labels  # type: ignore[return-value]
 
     @classmethod

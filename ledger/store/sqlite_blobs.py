@@ -84,7 +84,11 @@ def read_raw(conn: sqlite3.Connection, digest: str) -> np.ndarray:
                         (digest,)).fetchall()
     if not rows:
         raise ValueError(f"array {digest[:12]} is not in the file")
-    return decode_parts(_parts(conn, digest), int(rows[0][0]), int(rows[0][1]))
+    parts = _parts(conn, digest)
+    try:
+        return decode_parts(parts, int(rows[0][0]), int(rows[0][1]))
+    finally:
+        parts.close()  # finish the statement even when decoding failed
 
 
 def read_blob(conn: sqlite3.Connection, ref: ArrayRef) -> np.ndarray:
