@@ -215,12 +215,12 @@ def test_close_snapshots_only_a_long_tail(tmp_path):
     labels = _project(path)
     labels.close()
     assert SqliteStore(path).snapshot_seqs() == []
-    few = ledger.open(path, snapshot_every=20)
+    few = ledger.open(path, snapshot_every=100)
     for k in range(3):
         few.set_point(few[0].instances[0], "head", float(k), 5.0)
     few.close()
     assert SqliteStore(path).snapshot_seqs() == []
-    many = ledger.open(path, snapshot_every=20)
+    many = ledger.open(path, snapshot_every=15)
     for k in range(6):
         many.set_point(many[0].instances[0], "head", float(k), 6.0)
     head = many.project.head
