@@ -108,12 +108,17 @@ class PostgresStore(Store):
         if self.read_only:
             self._run("opening", lambda c: c.execute(
                 "SET default_transaction_read_only = on"))
-        user, ready = self._run("opening", lambda c: c.execute(
-            "SELECT current_user, to_regclass('ledger_meta') IS NOT NULL").fetchone())
+        user, ready, exists = self._run("opening", lambda c: c.execute(
+            "SELECT current_user, to_regclass('ledger_meta') IS NOT NULL, EXISTS (SELECT 1 "
+            "FROM pg_class WHERE relname = 'ledger_meta' AND "
+            "NOT has_schema_privilege(relnamespace, 'USAGE'))").fetchone())
+        self.author: str = str(user)
+        if not ready and exists:  # tables in a schema this role has no USAGE of
+            raise PermissionDeniedError(f"{self.address.describe()}: role {self.author!r} "
+                                        "cannot reach the ledger tables (not granted)")
         if not ready:
             raise StoreError(f"{self.address.describe()}: the database holds no ledger "
                              "tables (run `ledger admin init URL` first)")
-        self.author: str = str(user)
         found = self._run("opening", lambda c: c.execute(
             "SELECT id FROM projects WHERE name = %s", (self.project,)).fetchone())
         if found is None and create and not self.read_only:
