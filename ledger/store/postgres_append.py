@@ -26,6 +26,8 @@ from ledger.store.chain import content_prefix, link, meta_blob
 
 _INSERT_COLUMNS = ("project, seq, tx, author, time, message, tool_version, tx_kind, ref, "
                    "tx_meta, kind, hash, body, n_blobs")
+_TYPES = ("int4", "int8", "int8", "text", "text", "text", "text", "text", "int8", "bytea",
+          "text", "text", "bytea", "int4")
 
 
 def prepare(records: Sequence[Record], expected_head: int
@@ -65,9 +67,10 @@ def write_records(conn: psycopg.Connection, project: int, records: Sequence[Reco
         parent = digest
     if not rows:
         return last
-    with conn.cursor() as cur:
-        cur.executemany(f"INSERT INTO events ({_INSERT_COLUMNS}) VALUES "
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
-        if links:
-            cur.executemany("INSERT INTO event_blobs VALUES (%s, %s, %s)", links)
+    columns = [list(col) for col in zip(*rows, strict=True)]
+    conn.execute(f"INSERT INTO events ({_INSERT_COLUMNS}) SELECT * FROM unnest("
+                 f"{', '.join(f'%s::{t}[]' for t in _TYPES)})", columns)
+    if links:
+        conn.execute("INSERT INTO event_blobs SELECT * FROM unnest(%s::int4[], %s::int8[], "
+                     "%s::text[])", [list(col) for col in zip(*links, strict=True)])
     return last

@@ -117,7 +117,7 @@ def test_appending_to_a_project_not_granted_is_refused(pg: PgDatabase,
         PostgresStore(team["bob"], "mice")
     project, tx, *rest = raw(pg.url, EVENT_ROW)[0]
     bob = pg.real("bob")
-    with pytest.raises(PermissionDeniedError, match="may not append"):
+    with pytest.raises(PermissionDeniedError):  # row-level security, then the trigger
         raw(team["bob"], INSERT, (project, tx, bob, *rest))
     with pytest.raises(PermissionDeniedError):
         raw(team["bob"], "INSERT INTO tags (project, name, seq) VALUES (%s, 'x', 1)", (project,))

@@ -27,7 +27,9 @@ from ledger.errors import (
 )
 from ledger.store.base import Store
 from ledger.store.blob_codec import PART_BYTES
+from ledger.store.chain import content_prefix
 from ledger.store.postgres import PostgresStore
+from ledger.store.postgres_append import write_records
 from ledger.store.postgres_conn import ServerAddress, ledger_error
 from ledger.store.sqlite import SqliteStore
 
@@ -152,6 +154,12 @@ def test_server_refuses_a_gap_from_any_client(store: PostgresStore) -> None:
                            "tool_version, tx_kind, ref, kind, hash, body, n_blobs) VALUES "
                            "(%s, 5, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                            (store.project_id, *row))
+    assert isinstance(ledger_error(caught.value, "raw", store.address), ConcurrencyError)
+    holey = [*records([point_set(100, 1.0)], 4, 2), *records([point_set(100, 2.0)], 6, 2)]
+    with pytest.raises(psycopg.Error) as caught, store.conn.transaction():
+        write_records(store.conn, store.project_id, holey,
+                      [(content_prefix(r), encode_payload(r.event)) for r in holey],
+                      store.head_hash())
     assert isinstance(ledger_error(caught.value, "raw", store.address), ConcurrencyError)
     assert store.head() == 3 and store.verify() == 3
 
