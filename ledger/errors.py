@@ -56,6 +56,11 @@ class ConcurrencyError(LedgerError):
     """Another writer appended first; re-read and retry."""
 
 
+class PermissionDeniedError(LedgerError):
+    """The server refused: the role is not granted this project, may only read,
+    named another author, or tried to change a stored event. Nothing was changed."""
+
+
 class ConflictError(LedgerError):
     """A name already taken (a tag that exists and was not asked to move)."""
 

@@ -1,8 +1,10 @@
-"""Small shared fixtures for the model and Labels semantics tests."""
+"""Small shared fixtures for the model and Labels semantics tests, and the
+PostgreSQL server fixtures (`conftest_pg`)."""
 
 from __future__ import annotations
 
 import pytest
+from conftest_pg import pg, pg_server  # noqa: F401 - PostgreSQL fixtures for every test dir
 
 from ledger import Skeleton, Video
 

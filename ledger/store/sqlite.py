@@ -45,7 +45,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import sqlite3
@@ -69,7 +68,7 @@ from ledger.core.codec import (
     encode,
     encode_payload,
 )
-from ledger.core.events import AnyEvent, TrackAdded, TrackDef, kind_of
+from ledger.core.events import AnyEvent, kind_of
 from ledger.core.record import GENESIS, Envelope, Record, TxInfo
 from ledger.errors import (
     ConcurrencyError,
@@ -81,6 +80,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.store.base import Snapshot, Store
+from ledger.store.chain import content_prefix, link, meta_blob, meta_of
 from ledger.store.snapshots import delete_snapshots, read_latest_snapshot, write_snapshot
 from ledger.store.sqlite_blobs import compress, insert_blobs, missing_digests, read_blob, read_raw
 from ledger.store.sqlite_file import (
@@ -102,52 +102,6 @@ _COLUMNS = _ENVELOPE + ", body, n_blobs"
 
 
 Synchronous = Literal["FULL", "NORMAL", "EXTRA"]
-
-
-def content_prefix(rec: Record | Envelope) -> bytes:
-    """The bytes of ``rec.content()`` that come before the encoded event.
-
-    ``Record.content()`` is a msgpack array whose last item is the event, and
-    msgpack writes array items one after another; so the content of the same
-    envelope with ``event=None`` ends in the single byte of ``nil``, and dropping
-    it leaves the prefix: ``content_prefix(rec) + encode_payload(rec.event).body ==
-    rec.content()``. The store hashes and verifies from stored body bytes this
-    way, never encoding an event twice or decoding one just to hash it.
-    """
-    content = Record(rec.seq, rec.tx, rec.author, rec.time, rec.message, rec.tool_version,
-                     rec.tx_kind, rec.ref, None, meta=rec.meta).content()  # type: ignore[arg-type]
-    if content[-1:] != b"\xc0":
-        raise AssertionError("Record.content() no longer ends with the event")
-    return content[:-1]
-
-
-def _check_content_layout() -> None:
-    """Fail at import, not in a file, if `Record.content()` changes shape (a wrong
-    prefix would write hashes that `verify` later reports as tampering)."""
-    rec = Record(seq=1, tx=1, author="a", time="t", message="m", tool_version="v",
-                 tx_kind="do", ref=0, event=TrackAdded(TrackDef(1, "t", 0), 0),
-                 meta={"k": [1]})
-    if content_prefix(rec) + encode_payload(rec.event).body != rec.content():
-        raise ImportError("ledger.store.sqlite: Record.content() is not envelope + event")
-
-
-_check_content_layout()
-
-
-def _meta_blob(meta: dict[str, Any]) -> bytes | None:
-    return encode(meta) if meta else None
-
-
-def _meta_of(blob: bytes | None) -> dict[str, Any]:
-    return decode_any(blob) if blob is not None else {}
-
-
-def _link(parent: bytes, prefix: bytes, body: bytes | memoryview) -> bytes:
-    """`ledger.core.record.link_hash` without concatenating the parts."""
-    h = hashlib.sha256(parent)
-    h.update(prefix)
-    h.update(body)
-    return h.digest()
 
 
 def _head_of(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -293,7 +247,7 @@ class SqliteStore(Store):
 
     def _meta(self, seq: int, blob: bytes | None) -> dict[str, Any]:
         try:
-            return _meta_of(blob)
+            return meta_of(blob)
         except Exception as exc:  # noqa: BLE001 - damage
             raise IntegrityError(f"{self.path}: record {seq} has damaged metadata ({exc})",
                                  seq=seq) from None
@@ -409,12 +363,12 @@ class SqliteStore(Store):
             parent = bytes.fromhex(head_hash) if head_seq else GENESIS
             rows, links = [], []
             for rec, (prefix, payload) in zip(records, prepared, strict=True):
-                digest = _link(parent, prefix, payload.body)
+                digest = link(parent, prefix, payload.body)
                 if rec.hash and rec.hash != digest.hex():
                     raise IntegrityError(f"record {rec.seq} carries a hash that does not "
                                          "continue this chain", seq=rec.seq)
                 rows.append((rec.seq, rec.tx, rec.author, rec.time, rec.message,
-                             rec.tool_version, rec.tx_kind, rec.ref, _meta_blob(rec.meta),
+                             rec.tool_version, rec.tx_kind, rec.ref, meta_blob(rec.meta),
                              kind_of(rec.event), digest.hex(), payload.body,
                              len(payload.arrays)))
                 links.extend((rec.seq, d) for d in payload.arrays)
@@ -486,8 +440,8 @@ class SqliteStore(Store):
                 raise IntegrityError(f"{self.path}: record {expected} {problem}", seq=expected)
             try:
                 envelope = Envelope(seq, tx, author, time, message, tool, tx_kind, ref, kind,
-                                    meta=_meta_of(meta))
-                digest = _link(parent, content_prefix(envelope), body)
+                                    meta=meta_of(meta))
+                digest = link(parent, content_prefix(envelope), body)
             except Exception:  # noqa: BLE001 - an envelope column of a foreign type
                 raise IntegrityError(f"{self.path}: record {seq} has a damaged envelope",
                                      seq=seq) from None
