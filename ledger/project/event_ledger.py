@@ -32,7 +32,7 @@ from ledger.core.apply import apply_event
 from ledger.core.events import Event, invert
 from ledger.core.record import DO, REDO, UNDO, Record, TxInfo
 from ledger.core.state import State
-from ledger.errors import ReadOnlyError, TransactionError
+from ledger.errors import ReadOnlyError, TransactionError, ValidationError
 from ledger.store.base import Store
 from ledger.store.memory import MemoryStore
 
@@ -106,7 +106,10 @@ class EventLedger:
                  clock: Callable[[], str] = utc_now, read_only: bool = False,
                  state: State | None = None) -> None:
         self.store: Store = store if store is not None else MemoryStore()
-        self.author = author or default_author()
+        if self.store.author is not None and author not in (None, self.store.author):
+            raise ValidationError(f"{self.store.describe()} records its own role "
+                                  f"{self.store.author!r} as the author, not {author!r}")
+        self.author = self.store.author or author or default_author()
         self.clock = clock
         self.read_only = read_only
         self._head = self.store.head()

@@ -51,6 +51,9 @@ class Store(ABC):
     """Where committed records live (see the module docstring for the contract)."""
 
     read_only: bool = False
+    # The name this store records as the author of what it appends (a server sets
+    # it from the database role), or None when the writer chooses.
+    author: str | None = None
 
     # ------------------------------------------------------------- positions
 
@@ -149,6 +152,22 @@ class Store(ABC):
     def verify(self) -> int:
         """Re-hash every record from stored bytes; return how many. `IntegrityError`
         names the first record changed, removed, reordered or inserted."""
+
+    # ------------------------------------------------------------- followers
+
+    def wait_for_append(self, timeout: float) -> bool:
+        """Block until another writer appends (True) or ``timeout`` seconds pass
+        (False). This default polls the head; a server store listens instead."""
+        import time
+
+        start, deadline = self.head(), time.monotonic() + max(timeout, 0.0)
+        while True:
+            if self.head() != start:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.05, left))
 
     # ------------------------------------------------------------- lifetime
 
