@@ -13,25 +13,61 @@ Example::
     labels.history[-1].kind      # 'FramesAdded'
 """
 
-from ledger.core.rangelist import RangeList
-from ledger.diffing import Diff, diff
-from ledger.merging import Conflict, MergeResult, merge
-from ledger.model import (
-    Instance,
-    LabeledFrame,
-    Node,
-    Point,
-    PredictedInstance,
-    PredictedPoint,
-    Skeleton,
-    SuggestionFrame,
-    Track,
-    Video,
-)
-from ledger.project.durable import fork, open
-from ledger.project.project import Project
-from ledger.sleap.cache import LabelsDataCache
-from ledger.sleap.labels import Labels
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Public names, resolved on first use (PEP 562): ``import ledger`` and
+# ``ledger --help`` stay light, and a CLI verb that only reads the history never
+# imports the SLEAP facade, h5py or the merge machinery.
+_EXPORTS = {
+    "RangeList": "ledger.core.rangelist",
+    "Diff": "ledger.diffing", "diff": "ledger.diffing",
+    "Conflict": "ledger.merging", "MergeResult": "ledger.merging", "merge": "ledger.merging",
+    **{name: "ledger.model" for name in (
+        "Instance", "LabeledFrame", "Node", "Point", "PredictedInstance", "PredictedPoint",
+        "Skeleton", "SuggestionFrame", "Track", "Video")},
+    "fork": "ledger.project.durable", "open": "ledger.project.durable",
+    "Project": "ledger.project.project",
+    "LabelsDataCache": "ledger.sleap.cache",
+    "Labels": "ledger.sleap.labels",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from ledger.core.rangelist import RangeList
+    from ledger.diffing import Diff, diff
+    from ledger.merging import Conflict, MergeResult, merge
+    from ledger.model import (
+        Instance,
+        LabeledFrame,
+        Node,
+        Point,
+        PredictedInstance,
+        PredictedPoint,
+        Skeleton,
+        SuggestionFrame,
+        Track,
+        Video,
+    )
+    from ledger.project.durable import fork, open
+    from ledger.project.project import Project
+    from ledger.sleap.cache import LabelsDataCache
+    from ledger.sleap.labels import Labels
 
 __version__ = "0.1.0"
 

@@ -14,7 +14,6 @@ Examples::
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -26,29 +25,8 @@ from typing import Any
 
 import click
 
+from ledger.cli.output import Table, console  # noqa: E402
 from ledger.errors import LedgerError
-
-
-class _LazyConsole:
-    """rich is imported on first print, so ``ledger --help`` stays light."""
-
-    _console: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if _LazyConsole._console is None:
-            from rich.console import Console
-
-            _LazyConsole._console = Console()
-        return getattr(_LazyConsole._console, name)
-
-
-console: Any = _LazyConsole()
-
-
-def Table(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for rich's class
-    from rich.table import Table as RichTable
-
-    return RichTable(*args, **kwargs)
 
 
 def _fail(message: str) -> None:
@@ -117,24 +95,14 @@ def init(path: str) -> None:
 @guarded
 def import_(source: str, path: str, author: str | None) -> None:
     """Import a .slp / SLEAP JSON file into a new ledger file."""
-    from ledger.project.project import Project
     from ledger.sleap.labels import Labels
 
     t0 = time.perf_counter()
-    if os.path.exists(path) and os.path.getsize(path) > 0:
+    if os.path.exists(path):
         raise LedgerError(f"{path}: already exists; import into a new ledger file")
-    project = Project.open(path, author)
-    try:
-        labels = Labels.load_file(source, project=project)
-        frames = len(labels)
-    except BaseException:
-        project.close()
-        with contextlib.suppress(OSError):
-            for leftover in (path, path + "-wal", path + "-shm"):
-                os.unlink(leftover)
-        raise
-    project.close()
-    console.print(f"imported {frames} frames from {source} into {path} "
+    labels = Labels.load_file(source, author=author)
+    labels.project.fork(path).close()
+    console.print(f"imported {len(labels)} frames from {source} into {path} "
                   f"in {time.perf_counter() - t0:.2f} s")
 
 

@@ -17,12 +17,10 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from ledger.cli.output import Table, console
 from ledger.errors import LedgerError
 
-console = Console()
 LABEL_SUFFIXES = (".slp", ".h5", ".hdf5", ".json", ".json.zip")
 
 
@@ -47,7 +45,7 @@ def _load(spec: str, author: str | None = None, writable: bool = False) -> tuple
     return opened, opened
 
 
-def _summary_table(summary: dict[str, int]) -> Table:
+def _summary_table(summary: dict[str, int]) -> Any:
     table = Table(title="diff summary")
     table.add_column("what")
     table.add_column("count", justify="right")

@@ -13,7 +13,8 @@ Example::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -99,35 +100,92 @@ class ArrayRef(msgspec.Struct, frozen=True, array_like=True):
 
 class Payload(msgspec.Struct, frozen=True):
     """An encoding with its big arrays kept aside: ``arrays`` maps digest → array
-    (C-contiguous, little-endian, read-only)."""
+    (as given: possibly a view or a broadcast; `flat_blocks` reads its bytes)."""
 
     body: bytes
     arrays: dict[str, np.ndarray]
 
 
+def _little(obj: np.ndarray) -> np.ndarray:
+    """The array in little-endian byte order (a copy only for big-endian input)."""
+    if obj.dtype.byteorder == ">":
+        return obj.astype(obj.dtype.newbyteorder("<"))
+    return obj
+
+
 def _little_contiguous(obj: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(obj)
-    if arr.dtype.byteorder == ">":
-        arr = arr.astype(arr.dtype.newbyteorder("<"))
-    return arr
+    return np.ascontiguousarray(_little(obj))
+
+
+_DIGEST_BLOCK = 16 * 1024 * 1024
+# Digests of read-only arrays: an import's columns are digested when the history is
+# hashed and again when it is written; the second time is free. Keyed by id, checked
+# against a weak reference, so an entry never outlives its array or names another.
+# Read-only is the contract of committed events (`freeze_arrays`): the projection
+# borrows their columns read-only and copies before writing, so no write reaches
+# a committed event's bytes, even through the array a view was cut from.
+_digests: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def freeze_arrays(obj: Any) -> None:
+    """Mark every numpy array inside ``obj`` (Structs, tuples, lists, dicts) read-only:
+    a committed event is a fact, and a write into one fails loudly."""
+    if isinstance(obj, np.ndarray):
+        obj.flags.writeable = False
+    elif isinstance(obj, msgspec.Struct):
+        for name in obj.__struct_fields__:
+            freeze_arrays(getattr(obj, name))
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            freeze_arrays(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            freeze_arrays(item)
+
+
+def flat_blocks(arr: np.ndarray, block: int = _DIGEST_BLOCK) -> Iterator[np.ndarray]:
+    """An array's raw little-endian bytes as uint8 blocks of at most ``block`` bytes,
+    in C order, without materialising a non-contiguous (or broadcast) array whole."""
+    arr = _little(arr)
+    if arr.flags.c_contiguous:
+        flat = arr.reshape(-1).view(np.uint8)
+        for at in range(0, flat.shape[0], block):
+            yield flat[at:at + block]
+        return
+    if arr.ndim != 1:
+        arr = np.ascontiguousarray(arr).reshape(-1)
+    step = max(block // max(arr.dtype.itemsize, 1), 1)
+    for at in range(0, arr.shape[0], step):
+        yield np.ascontiguousarray(arr[at:at + step]).view(np.uint8)
 
 
 def array_digest(arr: np.ndarray) -> str:
-    """sha256 (hex) of an array's raw bytes, read in place (no copy)."""
-    arr = _little_contiguous(arr)
-    return hashlib.sha256(memoryview(arr.reshape(-1).view(np.uint8))).hexdigest()
+    """sha256 (hex) of an array's raw little-endian bytes, read in place."""
+    key = id(arr)
+    known = _digests.get(key)
+    if known is not None and known[0]() is arr:
+        return known[1]
+    h = hashlib.sha256()
+    for block in flat_blocks(arr):
+        h.update(memoryview(block))
+    digest = h.hexdigest()
+    if not arr.flags.writeable:
+        if len(_digests) > 4096:
+            _digests.clear()
+        _digests[key] = (weakref.ref(arr), digest)
+    return digest
 
 
 def _ref_ext(arr: np.ndarray, digest: str) -> msgspec.msgpack.Ext:
+    dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
     return msgspec.msgpack.Ext(_ARRAY_REF_EXT, _ref_encoder.encode(
-        ArrayRef(arr.dtype.str, tuple(arr.shape), digest)))
+        ArrayRef(dtype.str, tuple(arr.shape), digest)))
 
 
 def _canonical_hook(obj: Any) -> Any:
     """Like `_enc_hook`, but big arrays become references (see above)."""
     if isinstance(obj, np.ndarray) and obj.nbytes > INLINE_LIMIT:
-        arr = _little_contiguous(obj)
-        return _ref_ext(arr, array_digest(arr))
+        return _ref_ext(obj, array_digest(obj))
     return _enc_hook(obj)
 
 
@@ -139,10 +197,9 @@ class _Collector:
 
     def __call__(self, obj: Any) -> Any:
         if isinstance(obj, np.ndarray) and obj.nbytes > INLINE_LIMIT:
-            arr = _little_contiguous(obj)
-            digest = array_digest(arr)
-            self.arrays.setdefault(digest, arr)
-            return _ref_ext(arr, digest)
+            digest = array_digest(obj)
+            self.arrays.setdefault(digest, obj)
+            return _ref_ext(obj, digest)
         return _enc_hook(obj)
 
 

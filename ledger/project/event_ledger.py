@@ -29,6 +29,7 @@ import numpy as np
 
 from ledger.core import events as ev
 from ledger.core.apply import apply_event
+from ledger.core.codec import freeze_arrays
 from ledger.core.events import Event, invert
 from ledger.core.record import DO, REDO, UNDO, Record, TxInfo
 from ledger.core.state import State
@@ -243,6 +244,8 @@ class EventLedger:
         tx = self._last_tx + 1
         time = self.clock()
         who = author or self.author
+        for event in events:
+            freeze_arrays(event)
         return [Record(seq=self._head + i + 1, tx=tx, author=who, time=time,
                        message=self._message, tool_version=TOOL_VERSION, tx_kind=tx_kind,
                        ref=ref, event=event, meta=dict(meta or {}))

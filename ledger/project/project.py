@@ -282,14 +282,9 @@ class Project:
         if isinstance(self.store, SqliteStore):
             self.store.copy_to(target)
         else:
-            store = SqliteStore(target, create=True)
-            try:
-                for lo in range(1, self.head + 1, _READ_PAGE):
-                    batch = self.records(lo, min(lo + _READ_PAGE - 1, self.head))
-                    store.append(batch, lo - 1, summary=self.summary()
-                                 if batch[-1].seq == self.head else None)
-            finally:
-                store.close()
+            SqliteStore.create_from(target, (
+                self.records(lo, min(lo + _READ_PAGE - 1, self.head))
+                for lo in range(1, self.head + 1, _READ_PAGE)), summary=self.summary())
         return Project.open(target, author or self.author, create=False)
 
     def fork_in_memory(self, author: str | None = None) -> Project:

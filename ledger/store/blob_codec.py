@@ -22,12 +22,16 @@ out read-only: stored events are immutable, and the projection borrows the array
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ledger.core.codec import flat_blocks
+
 PART_BYTES = 8 * 1024 * 1024
 LEVEL = 1
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 RAW, ZSTD_SHUFFLE = 0, 1
 
 
@@ -43,21 +47,44 @@ def _shuffle(flat: np.ndarray, itemsize: int) -> np.ndarray:
     return np.ascontiguousarray(flat.reshape(-1, itemsize).T)
 
 
-def encode_parts(arr: np.ndarray, part_bytes: int = PART_BYTES) -> Iterator[tuple[int, bytes]]:
-    """``(codec, bytes)`` for each part of a C-contiguous little-endian array."""
+def _pack(chunk: np.ndarray, itemsize: int) -> tuple[int, bytes]:
+    # one compressor per call: zstd contexts are not shared between threads
+    packed = _zstd().ZstdCompressor(level=LEVEL, write_checksum=True).compress(
+        _shuffle(chunk, itemsize).data)
+    if len(packed) <= len(chunk) - len(chunk) // 16:
+        return ZSTD_SHUFFLE, packed
+    return RAW, chunk.tobytes()
+
+
+def encode_parts(arr: np.ndarray, part_bytes: int = PART_BYTES,
+                 workers: int = WORKERS) -> Iterator[tuple[int, bytes]]:
+    """``(codec, bytes)`` for each part of an array's little-endian bytes, in
+    order. Parts are compressed on ``workers`` threads (zstd and the shuffle copy
+    release the GIL), at most ``2 * workers`` parts ahead of the consumer, and a
+    view or broadcast is read part by part, so the extra memory stays a few parts
+    whatever the array's size."""
     itemsize = max(arr.dtype.itemsize, 1)
-    flat = arr.reshape(-1).view(np.uint8)
     step = max(part_bytes // itemsize, 1) * itemsize
-    compressor = _zstd().ZstdCompressor(level=LEVEL, write_checksum=True)
-    for at in range(0, flat.shape[0], step):
-        chunk = flat[at:at + step]
-        packed = compressor.compress(_shuffle(chunk, itemsize).data)
-        if len(packed) <= len(chunk) - len(chunk) // 16:
-            yield ZSTD_SHUFFLE, packed
-        else:
-            yield RAW, chunk.tobytes()
-    if flat.shape[0] == 0:
-        yield RAW, b""
+    chunks = flat_blocks(arr, step)
+    if workers <= 1 or arr.nbytes <= step:
+        produced = False
+        for chunk in chunks:
+            produced = True
+            yield _pack(chunk, itemsize)
+        if not produced:
+            yield RAW, b""
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        window: deque = deque()
+        for chunk in chunks:
+            window.append(pool.submit(_pack, chunk, itemsize))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def decode_parts(parts: Iterable[tuple[int, bytes | memoryview]], nbytes: int, itemsize: int,

@@ -39,7 +39,8 @@ def missing_digests(conn: psycopg.Connection, project: int, digests: list[str]) 
 
 def insert_blobs(conn: psycopg.Connection, project: int, packed: Packed) -> None:
     """Insert the arrays another writer has not inserted meanwhile."""
-    for digest, (nbytes, itemsize, parts) in packed.items():
+    for digest, (nbytes, itemsize, lazy_parts) in packed.items():
+        parts = list(lazy_parts)  # compressed now, one array at a time
         added = conn.execute(
             "INSERT INTO blobs VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING "
             "RETURNING digest", (project, digest, nbytes, itemsize, len(parts))).fetchall()

@@ -29,8 +29,13 @@ the WAL is fsynced; a crash or SIGKILL at any instant leaves every acknowledged
 transaction whole and no partial one. Appends are optimistic: inside one
 ``BEGIN IMMEDIATE`` transaction the head is re-read, and a writer whose
 ``expected_head`` is stale gets `ConcurrencyError` and writes nothing. Arrays are
-compressed before the write lock is taken, so a big import does not hold other
-writers up while it compresses.
+compressed part by part as they are written (on a few threads), so a big append
+never holds a second, compressed copy of its arrays in memory.
+
+A new ledger made from existing records (`SqliteStore.create_from`: an import, a
+fork of an in-memory project) is written under a temporary name without a
+journal, fsynced and then linked into place: every byte is written once, and a
+crash leaves either no ledger or a whole one.
 
 Opening never writes before the file is known to be a ledger of a version this
 code reads: the checks read the header bytes and then open the file read-only.
@@ -101,7 +106,7 @@ _ENVELOPE = "seq, tx, author, time, message, tool_version, tx_kind, ref, tx_meta
 _COLUMNS = _ENVELOPE + ", body, n_blobs"
 
 
-Synchronous = Literal["FULL", "NORMAL", "EXTRA"]
+Synchronous = Literal["FULL", "NORMAL", "EXTRA", "OFF"]
 
 
 def _head_of(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -122,10 +127,11 @@ class SqliteStore(Store):
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
                  read_only: bool = False, synchronous: Synchronous = "FULL",
-                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT, _journal: str = "WAL") -> None:
         self.path = Path(path)
         self.read_only = read_only
-        if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+        self._journal = _journal
+        if synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
             raise ValidationError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous}")
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
@@ -147,7 +153,7 @@ class SqliteStore(Store):
                                    uri=True, isolation_level=None, timeout=busy_timeout,
                                    check_same_thread=False)
             if not self.read_only:
-                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA journal_mode={self._journal}")
             conn.execute(f"PRAGMA synchronous={synchronous}")
         except sqlite3.Error as exc:
             raise _fail(self.path, f"cannot open ({exc})") from None
@@ -292,7 +298,7 @@ class SqliteStore(Store):
         """Store ``records`` as seqs ``expected_head + 1 ..`` in one transaction.
 
         Raises `ConcurrencyError` (writing nothing) when another writer moved the
-        head. Arrays are digested and compressed first, outside the write lock;
+        head. Arrays are digested first, then compressed as they are written;
         waits up to ``busy_timeout`` for the lock.
         """
         self._check_writable()
@@ -560,6 +566,61 @@ class SqliteStore(Store):
                                                "SELECT seq FROM snapshots ORDER BY seq")]
 
     # ------------------------------------------------------------- copying
+
+    @classmethod
+    def create_from(cls, path: str | os.PathLike[str],
+                    batches: Iterator[Sequence[Record]],
+                    summary: dict[str, Any] | None = None) -> None:
+        """Write a new ledger file holding ``batches`` of records (seqs from 1),
+        atomically and writing each byte once (see the module docstring)."""
+        target = Path(path)
+        if target.exists():
+            raise StoreError(f"{target}: already exists")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.new")
+        try:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                _initialise(conn, journal="OFF")
+            finally:
+                conn.close()
+            store = cls(tmp, create=False, synchronous="OFF", _journal="OFF")
+            try:
+                head = 0
+                for batch in batches:
+                    store.append(batch, head)
+                    head += len(batch)
+                if summary is not None:
+                    store._guard("writing the summary", store.conn.execute,
+                                 "UPDATE meta SET value = ? WHERE key = 'summary'",
+                                 (encode(summary),))
+            finally:
+                store.close()
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.close()
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.link(tmp, target)
+            with suppress(OSError):
+                dfd = os.open(target.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
+        except FileExistsError:
+            raise StoreError(f"{target}: already exists") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise _fail(target, f"cannot write the ledger ({exc})") from None
+        finally:
+            for leftover in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"),
+                             Path(f"{tmp}-shm")):
+                with suppress(FileNotFoundError):
+                    os.unlink(leftover)
 
     def copy_to(self, path: str | os.PathLike[str]) -> None:
         """Write a consistent copy of the whole file to a new ``path`` (SQLite's

@@ -18,7 +18,7 @@ Every function runs inside the caller's transaction and lock.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -50,22 +50,28 @@ def missing_digests(conn: sqlite3.Connection, digests: list[str]) -> list[str]:
     return [d for d in digests if d not in have]
 
 
-Packed = dict[str, tuple[int, int, list[tuple[int, bytes]]]]  # digest -> nbytes, itemsize, parts
+# digest -> (nbytes, itemsize, parts); parts are produced lazily, as they are written
+Packed = dict[str, tuple[int, int, Iterable[tuple[int, bytes]]]]
 
 
 def compress(arrays: dict[str, np.ndarray]) -> Packed:
-    """Compressed parts of each array (done before taking the write lock)."""
-    return {digest: (arr.nbytes, arr.dtype.itemsize, list(encode_parts(arr)))
+    """Each array's compressed parts, made while they are inserted: only a few
+    parts are ever in memory beside the array itself (an import of 800 MB of
+    arrays does not hold a second, compressed copy)."""
+    return {digest: (arr.nbytes, arr.dtype.itemsize, encode_parts(arr))
             for digest, arr in arrays.items()}
 
 
 def insert_blobs(conn: sqlite3.Connection, packed: Packed) -> None:
     for digest, (nbytes, itemsize, parts) in packed.items():
-        cur = conn.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?)",
-                           (digest, nbytes, itemsize, len(parts)))
+        cur = conn.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, 0)",
+                           (digest, nbytes, itemsize))
         if cur.rowcount:
-            conn.executemany("INSERT INTO blob_parts VALUES (?, ?, ?, ?)",
-                             ((digest, k, codec, data) for k, (codec, data) in enumerate(parts)))
+            count = 0
+            for k, (codec, data) in enumerate(parts):
+                conn.execute("INSERT INTO blob_parts VALUES (?, ?, ?, ?)", (digest, k, codec, data))
+                count += 1
+            conn.execute("UPDATE blobs SET n_parts = ? WHERE digest = ?", (count, digest))
 
 
 def _parts(conn: sqlite3.Connection, digest: str) -> Iterator[tuple[int, bytes]]:

@@ -137,9 +137,9 @@ def check_ledger_file(path: Path, writing: bool) -> None:
             raise _fail(path, "its directory is not writable (SQLite needs the -wal file)")
 
 
-def _initialise(conn: sqlite3.Connection) -> None:
+def _initialise(conn: sqlite3.Connection, journal: str = "WAL") -> None:
     """Write the schema and the format marks in one transaction."""
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA journal_mode={journal}")
     conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
     conn.execute("BEGIN IMMEDIATE")
     try:
