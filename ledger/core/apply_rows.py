@@ -1,10 +1,12 @@
-"""Adding and removing frame and instance rows, with the caches they move.
+"""Adding and removing instance rows, with the caches they move (frames, which
+carry instances, are in `ledger.core.apply_frames`).
 
 The event handlers in `ledger.core.apply` call these. Two paths each: a scalar one for
 the editor's handful of instances (per-element numpy calls would cost more than the
 work), and a vectorised one for bulk batches (imports, merges, undo of a video
-removal) that touches every column once. Each validates before it mutates, so a
-batch that does not fit raises `EventMismatch` and changes nothing.
+removal) that touches every column once. Each validates before it mutates
+(`check_instances`; a removal must carry exactly what it removes, `check_carried`),
+so a batch that does not fit raises `EventMismatch` and changes nothing.
 """
 
 from __future__ import annotations
