@@ -25,7 +25,7 @@ from ledger.core.apply import apply_event
 from ledger.core.events import Event, invert
 from ledger.core.record import DO, GENESIS, REDO, UNDO, Record, chain_hashes, link_hash
 from ledger.core.state import State
-from ledger.errors import IntegrityError, ReadOnlyError, TransactionError
+from ledger.errors import EventMismatch, IntegrityError, ReadOnlyError, TransactionError
 from ledger.project.snapshot import LedgerBookkeeping
 from ledger.store import MemoryStore, Store
 
@@ -70,6 +70,7 @@ class EventLedger:
         self._commit_listeners: list[Callable[[list[Record]], None]] = []
         self._hashed_upto = 0
         self._last_hash = ""
+        self._refused: set[int] = set()  # transactions whose undo was refused
         self._load_existing(snapshot)
 
     # ----------------------------------------------------------------- loading
@@ -173,19 +174,22 @@ class EventLedger:
         self._depth += 1
         if self._depth == 1:
             self._message = message
+        mark = len(self._pending)  # a nested transaction is a savepoint
         try:
             yield
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
                 self._rollback()
+            else:  # a failed call inside a user's transaction leaves no trace
+                self._rollback(mark)
             raise
         self._depth -= 1
         if self._depth == 0:
             self._commit(DO, 0)
 
-    def _rollback(self) -> None:
-        pending, self._pending = self._pending, []
+    def _rollback(self, mark: int = 0) -> None:
+        pending, self._pending = self._pending[mark:], self._pending[:mark]
         for event in reversed(pending):
             self._apply(invert(event))
 
@@ -288,12 +292,19 @@ class EventLedger:
 
     def undo(self, author: str | None = None) -> bool:
         """Undo the newest undoable transaction (of ``author`` when given)."""
-        tx = next((t for t in reversed(self._undo)
-                   if author is None or self.tx_author(t) == author), None)
+        tx = next((t for t in reversed(self._undo) if t not in self._refused
+                   and (author is None or self.tx_author(t) == author)), None)
         if tx is None:
             return False
         events = [invert(e) for e in reversed(self._events_of(tx))]
-        self._replay_as(events, UNDO, tx, f"undo {tx}")
+        try:
+            self._replay_as(events, UNDO, tx, f"undo {tx}")
+        except EventMismatch as exc:
+            # a later change (another author's edit of the same point...) stands in
+            # the way: nothing was changed; the next undo moves on to older work
+            self._refused.add(tx)
+            raise EventMismatch(f"cannot undo transaction {tx}: {exc}; nothing was "
+                                "changed") from exc
         return True
 
     def redo(self) -> bool:
