@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger.core import events as ev
+from ledger.core.values import check_int
 from ledger.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class AuditMixin:
             if not hasattr(store, "tag_seq"):
                 raise NotFoundError(f"no tag {version!r} (in-memory ledgers have no tags)")
             return int(store.tag_seq(version))
-        return int(version)
+        return check_int(version, "a version (seq)")  # not None, 1.7 or True
 
     def blame(self: Labels, video: Video, frame_idx: int) -> list[dict[str, Any]]:
         """For each instance on a frame: the transaction that created it and the one
