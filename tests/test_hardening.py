@@ -198,7 +198,6 @@ BAD_CALLS = {
     "lone surrogate in a track name": lambda lb: setattr(lb.tracks[0], "name", "t\udc80"),
     "new track with a lone surrogate": lambda lb: lb.track_set_instance(
         lb[0], lb[0].instances[0], _raw_track("x\ud800")),
-    "provenance with NaN": lambda lb: setattr(lb, "provenance", {"x": math.nan}),
     "spawned_on past 64 bits": lambda lb: setattr(lb.tracks[0], "spawned_on", 2 ** 70),
     "new Track with spawned_on 2**70": lambda lb: Track(2 ** 70, "big"),
     "node name with a lone surrogate": lambda lb: lb.skeleton.add_node("n\udcff"),
@@ -241,6 +240,19 @@ def test_accepted_provenance_replays_identically(tmp_path: Path) -> None:
     again = ledger.open(path)
     assert again._ledger.head == head and again.verify() == head
     assert again.undo()
+    again.close()
+
+
+@pytest.mark.xfail(strict=True, reason="ledger/project/snapshot.py stores provenance as "
+                   "JSON, which turns NaN into null: a reopened state differs from replay "
+                   "(for the storage rework to fix; SLEAP files do carry NaN provenance)")
+def test_nan_provenance_survives_a_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "p.ledger"
+    labels = make_labels(path)
+    labels.provenance = {"nan": math.nan}
+    labels.close()
+    again = ledger.open(path)
+    assert repr(again.canonical()) == repr(replayed(again))
     again.close()
 
 

@@ -12,7 +12,7 @@ that comes from a caller or a file is checked here *before* it reaches an event:
   ``video << 40 | frame_idx``, so a larger index would collide with another video's
   frame; 2**40 frames is 1,160 years of video at 30 fps;
 - free-form data (provenance, video backend attributes) is JSON-like: ``None``,
-  ``bool``, 64-bit ``int``, finite ``float``, ``str``, lists and dicts with ``str`` keys,
+  ``bool``, 64-bit ``int``, ``float``, ``str``, lists and dicts with ``str`` keys,
   nested at most `MAX_DEPTH` deep. Tuples become lists (msgpack and JSON store them
   as lists, so the live value must be a list too for a replay to equal it).
 
@@ -96,10 +96,7 @@ def plain(value: Any, what: str, _depth: int = 0) -> Any:
     if isinstance(value, int | np.integer):
         return check_int(value, what)
     if isinstance(value, float | np.floating):
-        if not math.isfinite(value):
-            raise ValidationError(f"{what} is {value}; only finite numbers can be stored "
-                                  "(JSON, which snapshots and SLEAP files use, has no NaN)")
-        return float(value)
+        return float(value)  # NaN too: SLEAP files carry it (same_value treats it as equal)
     if isinstance(value, str):
         return check_text(value, what)
     if isinstance(value, list | tuple):
