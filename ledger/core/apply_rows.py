@@ -1,10 +1,12 @@
-"""Adding and removing frame and instance rows, with the caches they move.
+"""Adding and removing instance rows, with the caches they move (frames, which
+carry instances, are in `ledger.core.apply_frames`).
 
 The event handlers in `ledger.core.apply` call these. Two paths each: a scalar one for
 the editor's handful of instances (per-element numpy calls would cost more than the
 work), and a vectorised one for bulk batches (imports, merges, undo of a video
-removal) that touches every column once. Each validates before it mutates, so a
-batch that does not fit raises `EventMismatch` and changes nothing.
+removal) that touches every column once. Each validates before it mutates
+(`check_instances`; a removal must carry exactly what it removes, `check_carried`),
+so a batch that does not fit raises `EventMismatch` and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import numpy as np
 
 from ledger.core import events as ev
 from ledger.core.columns import distinct
+from ledger.core.ids import NO_ID
 from ledger.core.rangelist import RangeList
 from ledger.core.state import State
+from ledger.core.state_batches import instance_batch_from_rows
 from ledger.errors import EventMismatch
 
 # ----------------------------------------------------------------- caches
@@ -106,6 +110,71 @@ def _skeleton_size(state: State, skeleton: int) -> int:
     return len(sk.nodes)
 
 
+def _check_shape(batch: ev.InstanceBatch) -> None:
+    """The batch's columns agree in length (a decoded foreign or corrupt event may
+    not): otherwise applying it would fail half-way with an IndexError."""
+    n = len(batch)
+    for name in ("video", "frame_idx", "skeleton", "track", "kind", "score",
+                 "tracking_score", "from_predicted", "n_pts"):
+        col = getattr(batch, name)
+        if col.ndim != 1 or col.shape[0] != n:
+            raise EventMismatch(f"instance batch column {name} has the wrong length")
+    if n and int(batch.n_pts.min()) < 0:
+        raise EventMismatch("instance batch has a negative point count")
+    total = int(batch.n_pts.sum()) if n else 0
+    for name in ("x", "y", "visible", "complete", "point_score"):
+        col = getattr(batch, name)
+        if col.ndim != 1 or col.shape[0] != total:
+            raise EventMismatch(f"instance batch point column {name} has the wrong length")
+    if n and not np.all((batch.kind == 0) | (batch.kind == 1)):
+        raise EventMismatch("instance kind must be 0 (user) or 1 (predicted)")
+
+
+def check_instances(state: State, batch: ev.InstanceBatch) -> None:
+    """Everything about an instance batch that does not depend on its frames:
+    shape, skeletons, fresh ids. Raises `EventMismatch`; changes nothing."""
+    _check_shape(batch)
+    n = len(batch)
+    if n == 0:
+        return
+    for sk in distinct(batch.skeleton).tolist():
+        size = _skeleton_size(state, sk)
+        if np.any(batch.n_pts[batch.skeleton == sk] != size):
+            raise EventMismatch(f"instance points do not fit skeleton {sk} ({size} nodes)")
+    for t in distinct(batch.track).tolist():
+        if t != NO_ID and t not in state.tracks:
+            raise EventMismatch(f"track {t} is not in the labels")
+    if n <= SMALL_BATCH and len(set(batch.ids.tolist())) != n:
+        raise EventMismatch("instance batch names an instance twice")
+    table = state.instances
+    if table.n:
+        found = table.index.get_many(batch.ids)
+        known = found >= 0
+        alive = table.cols.cols["alive"][found[known]]
+        if np.any(alive):
+            clash = int(batch.ids[known][alive][0])
+            raise EventMismatch(f"instance {clash} is already in the labels")
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f" or b.dtype.kind == "f":
+        return bool(np.array_equal(a.astype(np.float64), b.astype(np.float64), equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def check_carried(state: State, rows: np.ndarray, batch: ev.InstanceBatch) -> None:
+    """A removal must carry exactly what it removes: its inverse puts the carried
+    data back, so anything else would make undo restore something that never was
+    (or wipe a later edit by someone else)."""
+    now = instance_batch_from_rows(state, rows)
+    for name in ev.InstanceBatch.__struct_fields__:
+        if not _same(getattr(now, name), getattr(batch, name)):
+            raise EventMismatch(f"instance removal carries a {name} that differs from the "
+                                "labels (changed since?)")
+
+
 SMALL_BATCH = 16
 # instance columns a bulk batch lends to an empty table: (column, batch field)
 _LENT = (("id", "ids"), ("skeleton", "skeleton"), ("track", "track"), ("kind", "kind"),
@@ -130,13 +199,7 @@ def _add_few_instances(state: State, batch: ev.InstanceBatch) -> None:
         if row is None:
             raise EventMismatch(f"frame ({v}, {f}) is not in the labels")
         frame_rows.append(row)
-    for sk, k in zip(skels, n_pts, strict=True):
-        if _skeleton_size(state, sk) != k:
-            raise EventMismatch(f"instance points do not fit skeleton {sk}")
     existing = [table.index.get(i) for i in ids]
-    for ident, row in zip(ids, existing, strict=True):
-        if row is not None and c["alive"][row]:
-            raise EventMismatch(f"instance {ident} is already in the labels")
     offsets = batch.pt_offsets.tolist()
     pool = table.points
     fc = fr.cols.cols
@@ -218,8 +281,11 @@ def _frame_runs(frame_rows: np.ndarray) -> FrameRuns | None:
 
 def add_instances(state: State, batch: ev.InstanceBatch,
                    frame_rows: np.ndarray | None = None,
-                   runs: FrameRuns | None = None) -> None:
-    """Add (or revive) the batch's instances in their frames."""
+                   runs: FrameRuns | None = None, checked: bool = False) -> None:
+    """Add (or revive) the batch's instances in their frames. ``checked``: the
+    caller (`add_frames`) already ran `check_instances`."""
+    if not checked:
+        check_instances(state, batch)
     n = len(batch)
     if n == 0:
         return
@@ -236,16 +302,9 @@ def add_instances(state: State, batch: ev.InstanceBatch,
             if row is None:
                 raise EventMismatch(f"frame ({v}, {f}) is not in the labels")
             frame_rows[i] = row
-    for sk in distinct(batch.skeleton).tolist():
-        size = _skeleton_size(state, sk)
-        if np.any(batch.n_pts[batch.skeleton == sk] != size):
-            raise EventMismatch(f"instance points do not fit skeleton {sk} ({size} nodes)")
     if table.n:
         found = table.index.get_many(batch.ids)
         known = found >= 0
-        if np.any(table.cols.cols["alive"][found[known]]):
-            clash = int(batch.ids[known][table.cols.cols["alive"][found[known]]][0])
-            raise EventMismatch(f"instance {clash} is already in the labels")
         existing = [None if r < 0 else r for r in found.tolist()]
         fresh = ~known
     else:
@@ -383,16 +442,19 @@ def remove_instances(state: State, batch: ev.InstanceBatch, whole_frames: bool =
     n = len(batch)
     if n == 0:
         return
+    _check_shape(batch)
     table = state.instances
     rows = np.empty(n, dtype=np.int64)
+    if not whole_frames and (len(set(batch.ids.tolist())) if n <= SMALL_BATCH
+                             else len(np.unique(batch.ids))) != n:
+        raise EventMismatch("instance removal names an instance twice")
     for i, ident in enumerate(batch.ids.tolist()):
         row = table.row_of(ident)
         if row is None:
             raise EventMismatch(f"instance {ident} is not in the labels")
         rows[i] = row
+    check_carried(state, rows, batch)
     c = table.cols.writable()
-    if np.any(c["track"][rows] != batch.track):
-        raise EventMismatch("instance track differs from the event")
     frame_rows = c["frame"][rows].copy()
     c["alive"][rows] = False
     _count_instances(state, frame_rows, c["kind"][rows], -1)
@@ -413,107 +475,6 @@ def remove_instances(state: State, batch: ev.InstanceBatch, whole_frames: bool =
         occupancy_drop(state, v, t, f)
 
 
-# ----------------------------------------------------------------- frames
-
-
-def _frame_keys(batch: ev.FrameBatch, uniq_v: np.ndarray) -> tuple[np.ndarray, Any]:
-    """Sorted composite keys of the batch's frames, and the sorting order (None
-    when the batch is already sorted by (video, frame_idx), the usual case)."""
-    fk = np.searchsorted(uniq_v, batch.video).astype(np.int64) << 40 | batch.frame_idx
-    if np.all(fk[1:] > fk[:-1]):
-        return fk, None
-    order_k = np.argsort(fk, kind="stable")
-    fk_sorted = fk[order_k]
-    if np.any(fk_sorted[1:] == fk_sorted[:-1]):
-        raise EventMismatch("frame batch has duplicate frames")
-    return fk_sorted, order_k
-
-
-def add_frames(state: State, batch: ev.FrameBatch) -> None:
-    n = len(batch)
-    if n == 0:
-        return
-    fr = state.frames
-    fc = fr.cols
-    uniq_v = distinct(batch.video)
-    per_video = [n] if len(uniq_v) == 1 else np.bincount(
-        np.searchsorted(uniq_v, batch.video), minlength=len(uniq_v)).tolist()
-    for v in uniq_v.tolist():
-        if v not in state.videos:
-            raise EventMismatch(f"video {v} is not in the labels")
-    fk_sorted, order_k = _frame_keys(batch, uniq_v)
-    bulk = fc.n == 0 and n > 1
-    if bulk:
-        first = fc.reserve(n, zero=False)
-        rows = np.arange(first, first + n, dtype=np.int64)
-        fr.invalidate_indexes()
-    else:
-        keys = fr.key_index()
-        batch_keys = list(zip(batch.video.tolist(), batch.frame_idx.tolist(), strict=True))
-        existing = [keys.get(key) for key in batch_keys]
-        alive = fc.cols["alive"]
-        for key, row in zip(batch_keys, existing, strict=True):
-            if row is not None and alive[row]:
-                raise EventMismatch(f"frame {key} is already in the labels")
-        n_new = sum(1 for row in existing if row is None)
-        first = fc.reserve(n_new) if n_new else 0
-        rows = np.empty(n, dtype=np.int64)
-        for k, (key, row) in enumerate(zip(batch_keys, existing, strict=True)):
-            if row is None:
-                row = first
-                first += 1
-                keys[key] = row
-            rows[k] = row
-    c = fc.cols
-    c["video"][rows] = batch.video
-    c["frame_idx"][rows] = batch.frame_idx
-    c["alive"][rows] = True
-    c["n_user"][rows] = 0
-    c["n_pred"][rows] = 0
-    if state.frames.extra:
-        for r in rows.tolist():
-            state.frames.extra.pop(r, None)
-    c["inst_start"][rows] = 0
-    c["inst_end"][rows] = 0
-    if not bulk:
-        order = fr.order()
-        positions = batch.position.tolist()
-        if positions == list(range(len(order), len(order) + n)):
-            order.extend(rows.tolist())  # appended at the end: the usual case
-        else:
-            for pos, r in sorted(zip(positions, rows.tolist(), strict=True)):
-                if pos >= len(order):
-                    order.append(r)
-                else:
-                    order.insert(pos, r)
-    for v, k in zip(uniq_v.tolist(), per_video, strict=True):
-        _count(state, v)[0] += k
-    inst = batch.instances
-    if len(inst) == 0:
-        return
-    if len(inst) <= SMALL_BATCH and not bulk:
-        add_instances(state, inst)
-        return
-    # instances name frames by key; map the keys to this batch's rows
-    if len(uniq_v) == 1:
-        icode = np.where(inst.video == uniq_v[0], 0, -1)
-    else:
-        icode = np.clip(np.searchsorted(uniq_v, inst.video), 0, len(uniq_v) - 1)
-        icode = np.where(uniq_v[icode] == inst.video, icode, -1)
-    ik = icode.astype(np.int64) << 40 | inst.frame_idx
-    sorted_rows = rows if order_k is None else rows[order_k]
-    runs = _key_runs(ik)
-    if runs is None:
-        add_instances(state, inst, sorted_rows[_positions(fk_sorted, ik)])
-        return
-    first, length, run_keys = runs
-    run_rows = sorted_rows[_positions(fk_sorted, run_keys)]
-    frame_rows = np.repeat(run_rows, length)
-    ordered = len(run_rows) < 2 or bool(np.all(run_rows[1:] > run_rows[:-1]))
-    add_instances(state, inst, frame_rows,
-                  FrameRuns(first, length, run_rows) if ordered else None)
-
-
 def _key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """First index, length and key of each run of equal keys, when ``keys`` is
     sorted (instances come grouped by frame, so each frame is looked up once)."""
@@ -526,37 +487,3 @@ def _key_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
     first += 1
     first = np.concatenate(([0], first))
     return first, np.diff(first, append=len(keys)), keys[first]
-
-
-def _positions(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Where each key sits in ``sorted_keys``; every key must be there."""
-    if len(keys) == len(sorted_keys) and np.array_equal(keys, sorted_keys):
-        return np.arange(len(keys))
-    at = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
-    if not np.array_equal(sorted_keys[at], keys):
-        raise EventMismatch("an instance names a frame that is not in the batch")
-    return at
-
-
-def remove_frames(state: State, batch: ev.FrameBatch) -> None:
-    fr = state.frames
-    rows = []
-    for v, f in zip(batch.video.tolist(), batch.frame_idx.tolist(), strict=True):
-        row = fr.row_of(v, f)
-        if row is None:
-            raise EventMismatch(f"frame ({v}, {f}) is not in the labels")
-        rows.append(row)
-    live = [r for row in rows for r in state.frame_instance_rows(row)]
-    if len(live) != len(batch.instances):
-        raise EventMismatch("frame removal does not carry the frames' instances")
-    remove_instances(state, batch.instances, whole_frames=True)
-    c = fr.cols.cols
-    c["alive"][rows] = False
-    removed = set(rows)
-    order = fr.order()
-    if len(rows) == 1:
-        order.remove(rows[0])
-    else:
-        order[:] = [r for r in order if r not in removed]
-    for v in batch.video.tolist():
-        _count(state, v)[0] -= 1

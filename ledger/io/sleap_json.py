@@ -25,12 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from ledger.core.values import FRAME_IDX_LIMIT
 from ledger.errors import FormatError, LedgerError
 from ledger.io import sleap_meta as meta_io
 from ledger.io.atomic import atomic_write_path
 from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import dumps
 from ledger.io.project_data import PREDICTED, USER, ProjectData
+from ledger.io.validate import check_values
 
 __all__ = ["project_to_dict", "read_sleap_json", "write_sleap_json"]
 
@@ -159,7 +161,9 @@ def read_sleap_json(path: str | os.PathLike[str]) -> ProjectData:
     with format_errors(source, "not a readable SLEAP JSON file"):
         text, warnings = _load_text(source)
         doc = json.loads(text)
-        return _Builder(source, warnings).build(doc)
+        data = _Builder(source, warnings).build(doc)
+    check_values(data, source)
+    return data
 
 
 class _Builder:
@@ -236,8 +240,8 @@ class _Builder:
             if not 0 <= video < len(videos):
                 raise self.fail(f"frame refers to video {video} of {len(videos)}")
             idx = self._int(frame.get("frame_idx"), "frame_idx")
-            if idx < 0:
-                raise self.fail("negative frame index")
+            if not 0 <= idx < FRAME_IDX_LIMIT:
+                raise self.fail(f"frame index {idx} is outside 0..{FRAME_IDX_LIMIT - 1}")
             instances = frame.get("_instances", frame.get("instances", []))
             if not isinstance(instances, list):
                 raise self.fail("frame instances are not a list")

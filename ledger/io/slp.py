@@ -30,12 +30,14 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ledger.core.values import FRAME_IDX_LIMIT
 from ledger.errors import FormatError
 from ledger.io import sleap_meta as meta_io
 from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import loads
 from ledger.io.project_data import PREDICTED, USER, ProjectData, VideoData
 from ledger.io.slp_write import ranges_to_index, write_slp
+from ledger.io.validate import check_values
 
 __all__ = ["read_slp", "write_slp"]
 
@@ -86,7 +88,9 @@ def read_slp(path: str | os.PathLike[str]) -> ProjectData:
                 raise FormatError(source, "file does not exist") from exc
             raise FormatError(source, f"not an HDF5 file or cannot be opened ({exc})") from exc
         with handle as f:
-            return _Reader(f, source).read()
+            data = _Reader(f, source).read()
+        check_values(data, source)
+        return data
 
 
 def _bad(condition: Any) -> bool:
@@ -99,6 +103,14 @@ def _outside(col: np.ndarray, lo: int, hi: int | None) -> bool:
         return False
     low = lo > 0 or col.dtype.kind != "u"  # unsigned values are never below 0
     return bool((low and col.min() < lo) or (hi is not None and col.max() >= hi))
+
+
+def _fractional(col: np.ndarray) -> bool:
+    """Whether a float column holds a value that is not a whole number (0.4 must
+    not silently become frame 0, nor instance type 0.5 a user instance)."""
+    if col.dtype.kind != "f" or len(col) == 0:
+        return False
+    return bool(np.any(np.asarray(col) != np.floor(col)))
 
 
 def _ints(col: np.ndarray) -> np.ndarray:
@@ -327,8 +339,9 @@ class _Reader:
             raise self.fail("table columns have different lengths")
         if _outside(f_video, 0, len(data.videos)):
             raise self.fail(f"frames refer to a video outside 0..{len(data.videos) - 1}")
-        if _outside(f_idx, 0, None):
-            raise self.fail("frames have a negative frame index")
+        if _outside(f_idx, 0, FRAME_IDX_LIMIT) or _fractional(frames["frame_idx"]):
+            raise self.fail(f"frames have a frame index that is not a whole number in "
+                            f"0..{FRAME_IDX_LIMIT - 1}")
         if n_frames:
             if (
                 f_start[0] != 0
@@ -345,7 +358,8 @@ class _Reader:
             self.warnings.append("instances.frame_id disagrees with frame ranges; ranges used")
 
         kind = inst["instance_type"].astype(np.uint8)
-        if (inst["instance_type"].dtype not in (np.uint8, np.bool_)
+        if _fractional(inst["instance_type"]) or (
+                inst["instance_type"].dtype not in (np.uint8, np.bool_)
                 and _bad(_int64(inst["instance_type"]) != kind)) or _bad(kind > PREDICTED):
             raise self.fail("instances.instance_type must be 0 (user) or 1 (predicted)")
         skel = _ints(inst["skeleton"])

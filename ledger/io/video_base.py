@@ -96,8 +96,20 @@ class VideoBackend(ABC):
 
     filename: str
 
+    # Serialised fields a backend fills in itself while reading (not user edits).
+    DERIVED_FIELDS: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self) -> None:
         self._shape: tuple[int, int, int, int] | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A backend owned by a `Video` reports edits of its serialised fields to
+        that video (``video.backend.filename = new`` must become an event)."""
+        hook = self.__dict__.get("_field_hook")
+        if hook is not None and name in self.FIELDS and name not in self.DERIVED_FIELDS:
+            hook(name, value)
+        else:
+            object.__setattr__(self, name, value)
 
     # -- what subclasses implement -------------------------------------------------
 

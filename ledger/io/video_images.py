@@ -56,6 +56,7 @@ class ImageListBackend(VideoBackend):
 
     EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
     FIELDS = ("filename", "filenames", "height_", "width_", "channels_", "grayscale")
+    DERIVED_FIELDS = ("height_", "width_", "channels_")  # filled in on first read
     MATCH_FIELDS = ("filename", "filenames")
     SLEAP_NAME = "SingleImageVideo"
 

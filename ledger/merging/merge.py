@@ -23,6 +23,7 @@ from ledger.core.state import State
 from ledger.diffing import gather as g
 from ledger.diffing.changes import Changes, Scope, compare
 from ledger.diffing.matching import InstanceRule, translate
+from ledger.errors import ValidationError
 from ledger.merging.history import attribute, find_base, scope_of
 from ledger.merging.plan import Combiner
 from ledger.merging.result import MergeResult
@@ -39,6 +40,11 @@ def merge(ours: Labels, theirs: Labels, dry_run: bool = False, *,
     ``tracks``, ``instances`` and ``tolerance`` choose how the state-based
     fallback matches contents (they are unused when the ledgers share history).
     """
+    from ledger.sleap.labels import Labels
+
+    for side, value in (("ours", ours), ("theirs", theirs)):
+        if not isinstance(value, Labels):
+            raise ValidationError(f"merge needs two Labels; {side} is {type(value).__name__}")
     base, ours_after, theirs_after = find_base(ours, theirs)
     info = {"fork_seq": base.fork_seq, "ours_head": ours.project.head_hash(),
             "theirs_head": theirs.project.head_hash(), "theirs_seq": theirs.project.head}

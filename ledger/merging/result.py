@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ledger.core import events as ev
+from ledger.core.ids import NO_ID
 from ledger.core.record import MERGE
 from ledger.diffing.patch import Patch, events_for
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, ValidationError
 from ledger.merging.conflict import Conflict, plain
 from ledger.merging.plan import Plan
 
@@ -28,6 +31,21 @@ if TYPE_CHECKING:
     from ledger.sleap.labels import Labels
 
 CHOICES = ("ours", "theirs", "both")
+
+
+_VALUE_HELP = {"point": "(x, y) or (x, y, visible, complete, score)",
+               "track": "a Track of ours, a track id or None",
+               "attributes": "(from_predicted, score, tracking_score)"}
+
+
+class _Probe:
+    """Stands in for a plan while a resolution value is checked."""
+
+    def __init__(self) -> None:
+        self.patches: list[Any] = []
+
+    def add(self, patch: Any) -> None:
+        self.patches.append(patch)
 
 
 class MergeConflictError(LedgerError):
@@ -74,7 +92,26 @@ class MergeResult:
                     raise LedgerError(f"{c.kind} conflicts take {c.choices}, not {choice!r}")
             elif c.value_applier is None:
                 raise LedgerError(f"{c.kind} conflicts take {c.choices}, not a value")
+            else:
+                self._check_value(c, choice)
             self._choices[id(c)] = (choice, author or self.ours.project.author)
+
+    def _check_value(self, c: Conflict, value: Any) -> None:
+        """Refuse a value the commit could not apply, now rather than at `commit`:
+        run the conflict's applier on a probe plan and check what it produced."""
+        probe = _Probe()
+        try:
+            c.value_applier(probe, value)  # type: ignore[misc]
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{c.kind} conflicts take {_VALUE_HELP.get(c.kind, 'a value')}"
+                                  f", not {value!r} ({exc})") from None
+        for patch in probe.patches:
+            if patch.pt_val is not None and not np.all(np.isin(patch.pt_val[:, 2:4], (0, 1))):
+                raise ValidationError("a point's visible and complete must be 0 or 1")
+            if patch.tr_new is not None:
+                for tid in patch.tr_new.tolist():
+                    if tid != NO_ID and tid not in self.ours.project.state.tracks:
+                        raise ValidationError(f"track {value!r} is not in ours")
 
     def resolve_all(self, choice: str, author: str | None = None) -> None:
         """Resolve every unresolved conflict the same way (``"both"`` falls back

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ledger.core.values import check_frame_idx
 from ledger.errors import ValidationError
 from ledger.model.instance import Instance, PredictedInstance
 
@@ -90,7 +91,7 @@ class LabeledFrame:
         self._labels: Labels | None = None
         self._key: tuple[int, int] | None = None
         self._video = video
-        self._frame_idx = int(frame_idx)
+        self._frame_idx = check_frame_idx(frame_idx)  # 0 <= idx < 2**40, whole numbers only
         self._instances: list[Instance] = []
         for inst in instances or []:
             self._adopt(inst)

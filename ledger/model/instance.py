@@ -70,7 +70,7 @@ def rows_from_points(points: Any, skeleton: Skeleton, predicted: bool) -> np.nda
         for pos, point in enumerate(points):
             rows[pos] = _row_of(point, predicted)
         return rows
-    arr = np.asarray(points, dtype=np.float64)
+    arr = _float_array(points)
     if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] not in (2, 4, 5):
         raise SkeletonMismatchError(
             f"points of shape {arr.shape} do not fit skeleton {skeleton.name!r} with {n} "
@@ -81,11 +81,20 @@ def rows_from_points(points: Any, skeleton: Skeleton, predicted: bool) -> np.nda
     return rows
 
 
+def _float_array(value: Any) -> np.ndarray:
+    """Numbers as a float array, or `ValidationError` (strings, ragged rows)."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"points must be numbers in rows of equal length, not "
+                              f"{value!r:.80} ({exc})") from None
+
+
 def _row_of(point: Any, predicted: bool) -> tuple[float, float, float, float, float]:
     if isinstance(point, Point):
         x, y, vis, comp, score = point.as_row()
         return (x, y, vis, comp, score if predicted else 0.0)
-    arr = np.asarray(point, dtype=np.float64).reshape(-1)
+    arr = _float_array(point).reshape(-1)
     if arr.shape[0] < 2:
         raise ValidationError(f"cannot read a point from {point!r}")
     return (arr[0], arr[1], 1.0, 0.0, 0.0)

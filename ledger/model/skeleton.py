@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,14 +36,30 @@ if TYPE_CHECKING:
 class Node:
     """A body part. ``Node(name, weight=1.0)``."""
 
-    __slots__ = ("_name", "weight", "_id", "_skeleton", "__weakref__")
+    __slots__ = ("_name", "_weight", "_id", "_skeleton", "__weakref__")
 
     def __init__(self, name: str, weight: float = 1.0) -> None:
         self._name = str(name)
-        self.weight = float(weight)
+        self._weight = weight_arg(weight)
         self._id: int | None = None
         self._skeleton: Skeleton | None = None
 
+    @property
+    def weight(self) -> float:
+        return self._weight
+
+    @weight.setter
+    def weight(self, value: float) -> None:
+        """A node of a skeleton in a `Labels` changes its weight through the labels
+        (a `SkeletonChanged` event): assigning it on the object alone would leave
+        the ledger, the saved file and undo unaware of it."""
+        weight = weight_arg(value)
+        skeleton = self._skeleton
+        owner = None if skeleton is None else skeleton._owner
+        if owner is not None and any(n is self for n in skeleton._nodes):  # type: ignore[union-attr]
+            owner.set_node_weight(skeleton, self, weight)
+        else:
+            self._weight = weight
 
     @property
     def name(self) -> str:
@@ -63,6 +80,16 @@ class Node:
 
 
 NodeRef = Node | str | int
+
+
+def weight_arg(value: Any) -> float:
+    """A node weight: a finite number (NaN would make a skeleton unequal to itself,
+    which the ledger's checks rely on)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValidationError(f"a node weight must be a number, not {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValidationError(f"a node weight must be finite, not {value!r}")
+    return float(value)
 
 
 class Skeleton(OwnedByLabels):

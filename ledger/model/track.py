@@ -5,6 +5,8 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from ledger.core.values import check_int, check_text
+from ledger.errors import ValidationError
 from ledger.model.owned import OwnedByLabels
 
 if TYPE_CHECKING:
@@ -17,8 +19,10 @@ class Track(OwnedByLabels):
     __slots__ = ("_spawned_on", "_name", "_id", "_owner_ref", "__weakref__")
 
     def __init__(self, spawned_on: int = 0, name: str = "") -> None:
-        self._spawned_on = int(spawned_on)
-        self._name = str(name)
+        # checked here as well as on commit: a value the ledger cannot store fails
+        # where it is written, not later at an unrelated call
+        self._spawned_on = _spawned_on_arg(spawned_on)
+        self._name = check_text(str(name), "a track name")  # str(): SLEAP's converter
         self._id: int | None = None
         self._owner_ref: weakref.ref[Labels] | None = None
 
@@ -31,7 +35,7 @@ class Track(OwnedByLabels):
         if self._owner is not None:
             self._owner.rename_track(self, str(value))
         else:
-            self._name = str(value)
+            self._name = check_text(str(value), "a track name")
 
     @property
     def spawned_on(self) -> int:
@@ -40,9 +44,9 @@ class Track(OwnedByLabels):
     @spawned_on.setter
     def spawned_on(self, value: int) -> None:
         if self._owner is not None:
-            self._owner.set_track_spawned_on(self, int(value))
+            self._owner.set_track_spawned_on(self, _spawned_on_arg(value))
         else:
-            self._spawned_on = int(value)
+            self._spawned_on = _spawned_on_arg(value)
 
     def matches(self, other: Any) -> bool:
         return (isinstance(other, Track) and self.name == other.name
@@ -50,3 +54,15 @@ class Track(OwnedByLabels):
 
     def __repr__(self) -> str:
         return f"Track(spawned_on={self.spawned_on}, name={self.name!r})"
+
+
+def _spawned_on_arg(value: Any) -> int:
+    """SLEAP's ``int`` converter (``Track("5")`` is frame 5), then the 64-bit range
+    a ledger can store."""
+    try:
+        as_int = int(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationError(f"spawned_on must be an integer, not {value!r}") from exc
+    if isinstance(value, float) and as_int != value:
+        raise ValidationError(f"spawned_on must be a whole number, not {value!r}")
+    return check_int(as_int, "spawned_on")

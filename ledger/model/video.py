@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ledger.core.values import check_text, plain_dict
 from ledger.model.owned import OwnedByLabels
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ class Video(OwnedByLabels):
         else:
             self._backend = backend
             self._backend_dict = dict(backend.to_dict())
-        self.source_video = source_video
+            self._watch(backend)
+        self._source_video = source_video
         self._id: int | None = None
         self._owner_ref: weakref.ref[Labels] | None = None
 
@@ -61,11 +63,66 @@ class Video(OwnedByLabels):
             from ledger.io.video_backends import backend_from_dict
 
             self._backend = backend_from_dict(self._backend_dict)
+            self._watch(self._backend)
         return self._backend
+
+    def _watch(self, backend: Any) -> None:
+        """Route assignments to the backend's serialised fields through this video
+        (``video.backend.filename = new`` is SLEAP's way to repoint a video; in a
+        `Labels` it must be an event, not a change to this object alone)."""
+        ref = weakref.ref(self)
+
+        def on_set(name: str, value: Any) -> None:
+            video = ref()
+            if video is None:
+                object.__setattr__(backend, name, value)
+            else:
+                video._set_backend_field(backend, name, value)
+
+        object.__setattr__(backend, "_field_hook", on_set)
+
+    def _set_backend_field(self, backend: Any, name: str, value: Any) -> None:
+        from ledger.io.video_base import _plain
+
+        after = dict(self._backend_dict)
+        after[name] = _plain(value)
+        owner = self._owner
+        if owner is not None:
+            owner.set_video_backend(self, after, self._source_video)  # validates, emits
+        else:
+            self._sync(plain_dict(after, "the video's backend"), self._source_video)
+        # the object the caller holds reads back what it was given; the video opens
+        # a fresh backend for the new attributes on next use
+        object.__setattr__(backend, name, value)
+        if self._backend is backend:
+            backend.close()
+            self._backend = None
 
     @property
     def filename(self) -> str:
         return str(self._backend_dict.get("filename", ""))
+
+    @filename.setter
+    def filename(self, value: str) -> None:
+        """Repoint the video (an event when it is in a `Labels`)."""
+        self._set_backend_field(self.backend, "filename", check_text(value, "a video filename"))
+
+    @property
+    def source_video(self) -> dict[str, Any] | None:
+        """The serialised original of an embedded video (None for other videos)."""
+        return self._source_video
+
+    @source_video.setter
+    def source_video(self, value: Any) -> None:
+        if isinstance(value, Video):
+            value = value.to_dict()
+        if value is not None:
+            value = plain_dict(value, "source_video")
+        owner = self._owner
+        if owner is not None:
+            owner.set_video_backend(self, self._backend_dict, value)
+        else:
+            self._source_video = value
 
     def backend_dict(self) -> dict[str, Any]:
         return copy.deepcopy(self._backend_dict)
@@ -79,7 +136,7 @@ class Video(OwnedByLabels):
             if self._backend is not None:
                 self._backend.close()
             self._backend = None
-        self.source_video = source_video
+        self._source_video = source_video
 
     # ----------------------------------------------------------------- frames
 

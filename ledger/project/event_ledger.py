@@ -33,7 +33,7 @@ from ledger.core.codec import freeze_arrays
 from ledger.core.events import Event, invert
 from ledger.core.record import DO, REDO, UNDO, Record, TxInfo
 from ledger.core.state import State
-from ledger.errors import ReadOnlyError, TransactionError, ValidationError
+from ledger.errors import EventMismatch, ReadOnlyError, TransactionError, ValidationError
 from ledger.store.base import Store
 from ledger.store.memory import MemoryStore
 
@@ -123,6 +123,7 @@ class EventLedger:
         self._message = ""
         self._listeners: list[Callable[[Event], None]] = []
         self._commit_listeners: list[Callable[[list[Record]], None]] = []
+        self._refused: set[int] = set()  # transactions whose undo was refused
 
     # ----------------------------------------------------------------- state
 
@@ -223,19 +224,22 @@ class EventLedger:
         self._depth += 1
         if self._depth == 1:
             self._message = message
+        mark = len(self._pending)  # a nested transaction is a savepoint
         try:
             yield
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
                 self._rollback()
+            else:  # a failed call inside a user's transaction leaves no trace
+                self._rollback(mark)
             raise
         self._depth -= 1
         if self._depth == 0:
             self._commit(DO, 0)
 
-    def _rollback(self) -> None:
-        pending, self._pending = self._pending, []
+    def _rollback(self, mark: int = 0) -> None:
+        pending, self._pending = self._pending[mark:], self._pending[:mark]
         for event in reversed(pending):
             self._apply(invert(event))
 
@@ -358,12 +362,19 @@ class EventLedger:
 
     def undo(self, author: str | None = None) -> bool:
         """Undo the newest undoable transaction (of ``author`` when given)."""
-        info = next((t for t in self.undo_stack() if author is None or t.author == author),
-                    None)
+        info = next((t for t in self.undo_stack() if t.tx not in self._refused
+                     and (author is None or t.author == author)), None)
         if info is None:
             return False
         events = [invert(e) for e in reversed(self._events_of(info))]
-        self._replay_as(events, UNDO, info.tx, f"undo {info.tx}", info.last == self._head)
+        try:
+            self._replay_as(events, UNDO, info.tx, f"undo {info.tx}", info.last == self._head)
+        except EventMismatch as exc:
+            # a later change (another author's edit of the same point...) stands in
+            # the way: nothing was changed; the next undo moves on to older work
+            self._refused.add(info.tx)
+            raise EventMismatch(f"cannot undo transaction {info.tx}: {exc}; nothing was "
+                                "changed") from exc
         return True
 
     def redo(self) -> bool:

@@ -36,6 +36,7 @@ from ledger.core.events import Event
 from ledger.core.ids import IdSource, RandomIds
 from ledger.core.record import DO, Envelope, Record, chain_hashes
 from ledger.core.state import State
+from ledger.core.values import check_int
 from ledger.errors import StoreError, ValidationError
 from ledger.project.event_ledger import EventLedger, summary_of
 from ledger.store.base import Store
@@ -175,13 +176,9 @@ class Project:
 
     def resolve_version(self, version: int | str) -> int:
         """A seq from a seq (int or digits) or a tag name."""
-        if isinstance(version, bool):
-            raise ValidationError(f"not a version: {version!r}")
         if isinstance(version, str):
             return int(version) if version.isdigit() else self.store.tag_seq(version)
-        if not isinstance(version, int):
-            raise ValidationError(f"a version is a seq or a tag name, not {version!r}")
-        return version
+        return check_int(version, "a version (seq)")  # not None, 1.7 or True
 
     def at(self, version: int | str) -> State:
         """The state right after ``version`` (a seq or a tag), built from the nearest

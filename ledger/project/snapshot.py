@@ -57,7 +57,7 @@ def state_to_payload(state: State, head: int) -> Payload:
         "tracks": _defs([state.tracks[t] for t in state.track_order]),
         "suggestions": _defs(state.suggestions),
         "anchors": [[v, [list(a) for a in lst]] for v, lst in state.anchors.items()],
-        "provenance": msgspec.json.encode(state.provenance),
+        "provenance": state.provenance,  # msgpack keeps NaN (JSON would not)
         "counts": [[v, c] for v, c in state.counts.items()],
         "frames": _cols(fr.cols),
         "frame_order": np.array(fr.order(), dtype=np.int64),
@@ -93,7 +93,7 @@ def state_from_data(data: Any) -> State:
     st.suggestions = [msgspec.msgpack.decode(raw, type=SuggestionDef)
                       for raw in data["suggestions"]]
     st.anchors = {int(v): [tuple(a) for a in lst] for v, lst in data["anchors"]}
-    st.provenance = msgspec.json.decode(data["provenance"])
+    st.provenance = dict(data["provenance"])
     st.counts = {int(v): list(c) for v, c in data["counts"]}
     _restore_cols(st.frames.cols, data["frames"])
     st.frames._order = data["frame_order"].tolist()

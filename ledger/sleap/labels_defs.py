@@ -1,4 +1,4 @@
-"""Editing what is not frames or instances: suggestions, negative anchors, the
+"""Editing what is not frames or instances: tracks, suggestions, negative anchors, the
 structure of skeletons (nodes added, renamed, removed; edges; symmetries) and
 provenance. Like `ledger.sleap.labels_edit`, every method validates, then emits events.
 """
@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger.core import events as ev
+from ledger.core.ids import NO_ID
+from ledger.core.values import check_frame_idx, check_int, check_text, plain_dict, same_value
 from ledger.errors import NotFoundError, ValidationError
-from ledger.model.skeleton import Skeleton
+from ledger.model.skeleton import Node, Skeleton, weight_arg
 from ledger.model.suggestion import SuggestionFrame
+from ledger.model.track import Track
 from ledger.model.video import Video
-from ledger.sleap.labels_edit import float_arg, int_arg, skeleton_def
+from ledger.sleap.labels_edit import float_arg, skeleton_def
 
 if TYPE_CHECKING:
     from ledger.sleap.labels import Labels
@@ -29,7 +32,9 @@ class DefinitionsMixin:
     def _suggestion_def(self: Labels, s: SuggestionFrame) -> ev.SuggestionDef:
         if not isinstance(s, SuggestionFrame):
             raise ValidationError(f"not a SuggestionFrame: {s!r}")
-        return ev.SuggestionDef(self.add_video(s.video), int(s.frame_idx), s.group)
+        frame_idx = check_frame_idx(s.frame_idx, "a suggestion's frame_idx")
+        group = None if s.group is None else check_int(s.group, "a suggestion's group")
+        return ev.SuggestionDef(self.add_video(s.video), frame_idx, group)
 
     def set_suggestions(self: Labels, suggestions: Iterable[SuggestionFrame]) -> None:
         suggestions = list(suggestions)
@@ -51,9 +56,9 @@ class DefinitionsMixin:
     def add_suggestion(self: Labels, video: Video, frame_idx: int, group: int | None = None
                        ) -> None:
         """Add a suggestion unless that (video, frame) is already suggested."""
-        frame_idx = int_arg(frame_idx, "frame_idx")
+        frame_idx = check_frame_idx(frame_idx)
         if group is not None:
-            group = int_arg(group, "group")
+            group = check_int(group, "group")
         if self.find_suggestion(video, frame_idx) is not None:
             return
         with self.transaction("add suggestion"):
@@ -74,7 +79,7 @@ class DefinitionsMixin:
                             where: tuple[float, float]) -> None:
         if not isinstance(where, tuple | list | np.ndarray) or len(where) != 2:
             raise ValidationError(f"where must be (x, y), not {where!r}")
-        entry = (int_arg(frame_idx, "frame_idx"), float_arg(where[0], "x"),
+        entry = (check_frame_idx(frame_idx), float_arg(where[0], "x"),
                  float_arg(where[1], "y"))
         with self.transaction("add negative anchor"):
             vid = self.add_video(video)
@@ -107,6 +112,7 @@ class DefinitionsMixin:
         """Add a node; every instance of the skeleton gets a missing point for it."""
         if not isinstance(name, str) or not name:
             raise ValidationError(f"a node name must be a non-empty string, not {name!r}")
+        check_text(name, "a node name")
         sid = self._skeleton_id(skeleton)
         before = self._state.skeletons[sid]
         if any(n.name == name for n in before.nodes):
@@ -123,6 +129,7 @@ class DefinitionsMixin:
         names = [n.name for n in before.nodes]
         if old_name not in names:
             raise NotFoundError(f"node {old_name!r} is not in skeleton {skeleton.name!r}")
+        check_text(new_name, "a node name")
         if new_name != old_name and new_name in names:
             raise ValidationError(f"skeleton {skeleton.name!r} already has a node {new_name!r}")
         nodes = tuple(ev.NodeDef(n.id, new_name if n.name == old_name else n.name, n.weight)
@@ -158,9 +165,93 @@ class DefinitionsMixin:
         getattr(clone, method)(*args)
         self._ledger.emit(ev.SkeletonChanged(self._state.skeletons[sid], skeleton_def(clone, sid)))
 
+    # ----------------------------------------------------------------- tracks
+
+    def remove_track(self: Labels, track: Track) -> None:
+        """Untrack its instances, then remove the track."""
+        if not isinstance(track, Track):
+            raise ValidationError(f"not a Track: {track!r}")
+        tid = self._tid(track)
+        if tid is None:
+            raise NotFoundError(f"track {track.name!r} is not in the labels")
+        st = self._state
+        c = st.instances.cols.cols
+        live = st.live_instance_rows()
+        rows = live[c["track"][live] == tid]
+        with self.transaction("remove track"):
+            if len(rows):
+                ids = tuple(int(i) for i in c["id"][rows])
+                self._ledger.emit(ev.TracksAssigned(ids, (tid,) * len(ids), (NO_ID,) * len(ids)))
+            self._ledger.emit(ev.TrackRemoved(st.tracks[tid], st.track_order.index(tid)))
+
+    def remove_all_tracks(self: Labels) -> None:
+        with self.transaction("remove all tracks"):
+            for track in self.tracks:
+                self.remove_track(track)
+
+    def remove_unused_tracks(self: Labels) -> None:
+        st = self._state
+        live = st.live_instance_rows()
+        used = set(st.instances.cols.cols["track"][live].tolist())
+        with self.transaction("remove unused tracks"):
+            for track in self.tracks:
+                if self._tid(track) not in used:
+                    self.remove_track(track)
+
+    def _change_track(self: Labels, track: Track, name: str, spawned_on: int) -> None:
+        name = check_text(name, "a track name")
+        spawned_on = check_int(spawned_on, "spawned_on")
+        tid = self._tid(track)
+        if tid is None:
+            raise NotFoundError(f"track {track.name!r} is not in the labels")
+        before = self._state.tracks[tid]
+        self._ledger.emit(ev.TrackChanged(before, ev.TrackDef(tid, name, spawned_on)))
+
+    def rename_track(self: Labels, track: Track, name: str) -> None:
+        self._change_track(track, name, track.spawned_on)
+
+    def set_track_spawned_on(self: Labels, track: Track, spawned_on: int) -> None:
+        self._change_track(track, track.name, spawned_on)
+
     # ----------------------------------------------------------------- provenance
 
     def set_provenance(self: Labels, provenance: dict[str, Any]) -> None:
+        """Replace the provenance dict. Checked first (string keys, JSON-like values,
+        at most 64 deep; tuples become lists), so what is committed replays equal."""
+        after = plain_dict(provenance, "provenance")
         before = dict(self._state.provenance)
-        if before != provenance:
-            self._ledger.emit(ev.ProvenanceSet(before, dict(provenance)))
+        if not same_value(before, after):
+            self._ledger.emit(ev.ProvenanceSet(before, after))
+
+    # ----------------------------------------------------------------- node weights, videos
+
+    def set_node_weight(self: Labels, skeleton: Skeleton, node: Node, weight: float) -> None:
+        """``node.weight = w`` on a skeleton in these labels: a `SkeletonChanged`."""
+        self._check_writable()
+        sid = self._skeleton_id(skeleton)
+        weight = weight_arg(weight)
+        before = self._state.skeletons[sid]
+        if node._id not in [n.id for n in before.nodes]:
+            raise NotFoundError(f"node {node.name!r} is not in skeleton {skeleton.name!r}")
+        nodes = tuple(ev.NodeDef(n.id, n.name, weight if n.id == node._id else n.weight)
+                      for n in before.nodes)
+        after = ev.SkeletonDef(sid, before.name, nodes, before.edges, before.symmetries)
+        if after != before:
+            self._ledger.emit(ev.SkeletonChanged(before, after))
+
+    def set_video_backend(self: Labels, video: Video, backend: dict[str, Any],
+                          source_video: dict[str, Any] | None) -> None:
+        """Repoint a video or change its backend attributes (``video.backend.filename
+        = new``, ``video.filename = new``, ``video.source_video = ...``): a
+        `VideoChanged`, so saving, undo and history see it."""
+        self._check_writable()
+        vid = self._require_vid(video)
+        backend = plain_dict(backend, "the video's backend")
+        check_text(backend.get("filename", ""), "a video filename")
+        if source_video is not None:
+            source_video = plain_dict(source_video, "source_video")
+        before = self._state.videos[vid]
+        after = ev.VideoDef(vid, backend, source_video)
+        if not (same_value(before.backend, after.backend)
+                and same_value(before.source_video, after.source_video)):
+            self._ledger.emit(ev.VideoChanged(before, after))

@@ -18,6 +18,7 @@ import numpy as np
 from ledger.core import events as ev
 from ledger.core.ids import NO_ID
 from ledger.core.state_batches import frames_batch, instance_batch_from_rows
+from ledger.core.values import check_int, check_text, plain_dict
 from ledger.errors import (
     NotFoundError,
     NotInLabelsError,
@@ -61,6 +62,9 @@ class EditingMixin:
         to another labels object is copied (see docs/compat.md)."""
         if not isinstance(skeleton, Skeleton):
             raise ValidationError(f"not a Skeleton: {skeleton!r}")
+        check_text(skeleton.name, "a skeleton name")
+        for node in skeleton._nodes:
+            check_text(node.name, "a node name")
         reg = self._registry
         sid = reg.def_id(skeleton, reg.skeletons)
         if sid is not None and sid in self._state.skeletons:
@@ -94,6 +98,8 @@ class EditingMixin:
         if tid is not None and tid in self._state.tracks:
             return tid
         owner = track._owner
+        check_text(track.name, "a track name")
+        check_int(track.spawned_on, "spawned_on")
         target = track if owner is None or owner is self else Track(track.spawned_on, track.name)
         target._id = self._fresh_id(target, track._id, self._state.tracks, reg.tracks)
         reg.tracks[target._id] = target
@@ -115,6 +121,10 @@ class EditingMixin:
         vid = self._vid(video)
         if vid is not None:
             return vid
+        backend = plain_dict(video.backend_dict(), "the video's backend")
+        check_text(backend.get("filename", ""), "a video filename")
+        if video.source_video is not None:
+            plain_dict(video.source_video, "source_video")
         reg = self._registry
         owner = video._owner
         target = video if owner is None or owner is self else Video(
@@ -125,7 +135,7 @@ class EditingMixin:
         if target is not video:
             reg.alias(video, target._id)
         self._ledger.emit(ev.VideoAdded(
-            ev.VideoDef(target._id, target.backend_dict(), target.source_video),
+            ev.VideoDef(target._id, backend, target.source_video),
             len(self._state.video_order)))
         return target._id
 
@@ -351,6 +361,13 @@ class EditingMixin:
 
     def set_frame_instances(self: Labels, frame: LabeledFrame,
                             instances: list[Instance]) -> None:
+        """Make a frame hold exactly ``instances``. Every element is checked before
+        anything changes (and the transaction undoes a later failure)."""
+        frame_arg(frame)
+        instances = list(instances)
+        for inst in instances:
+            if not isinstance(inst, Instance):
+                raise ValidationError(f"not an Instance: {inst!r}")
         keep = {id(i) for i in instances}
         with self.transaction("set frame instances"):
             for inst in list(frame.instances):
@@ -388,7 +405,11 @@ class EditingMixin:
         self._check_writable()
         ident = self._require_instance(instance)
         old = self._instance_rows(ident)
-        arr = np.asarray(points, dtype=np.float64)
+        try:
+            arr = np.asarray(points, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"points must be numbers in rows of equal length ({exc})"
+                                  ) from None
         if arr.ndim != 2 or arr.shape[0] != old.shape[0] or arr.shape[1] not in (2, 5):
             raise SkeletonMismatchError(
                 f"points of shape {arr.shape} do not fit an instance with {old.shape[0]} nodes")
@@ -400,6 +421,8 @@ class EditingMixin:
             new[:, 3] = np.where(missing, 0.0, 1.0)
         else:
             new = arr.copy()
+            if not np.all(np.isin(new[:, 2:4], (0.0, 1.0))):
+                raise ValidationError("visible and complete columns must be 0 or 1")
         self._ledger.emit(ev.PointsSet(ident, new, old))
 
     def set_from_predicted(self: Labels, instance: Instance,
@@ -453,7 +476,7 @@ class EditingMixin:
         old_id = self._tid(old_track) if isinstance(old_track, Track) else NO_ID
         pseudo = isinstance(old_track, int) and not isinstance(old_track, bool)
         moves: list[tuple[int, int, str]] = []  # (instance, old track id, "new"/"old")
-        for lf in self.find(video, range(start, end)):
+        for lf in self._frames_in_range(video, start, end):
             for k, inst in enumerate(lf.instances):
                 t = inst.track
                 tid = NO_ID if t is None else self._tid(t)
@@ -474,49 +497,15 @@ class EditingMixin:
                 tuple(m[0] for m in moves), tuple(m[1] for m in moves),
                 tuple(targets[m[2]] for m in moves)))
 
-    def remove_track(self: Labels, track: Track) -> None:
-        """Untrack its instances, then remove the track."""
-        if not isinstance(track, Track):
-            raise ValidationError(f"not a Track: {track!r}")
-        tid = self._tid(track)
-        if tid is None:
-            raise NotFoundError(f"track {track.name!r} is not in the labels")
-        st = self._state
-        c = st.instances.cols.cols
-        live = st.live_instance_rows()
-        rows = live[c["track"][live] == tid]
-        with self.transaction("remove track"):
-            if len(rows):
-                ids = tuple(int(i) for i in c["id"][rows])
-                self._ledger.emit(ev.TracksAssigned(ids, (tid,) * len(ids), (NO_ID,) * len(ids)))
-            self._ledger.emit(ev.TrackRemoved(st.tracks[tid], st.track_order.index(tid)))
-
-    def remove_all_tracks(self: Labels) -> None:
-        with self.transaction("remove all tracks"):
-            for track in self.tracks:
-                self.remove_track(track)
-
-    def remove_unused_tracks(self: Labels) -> None:
-        st = self._state
-        live = st.live_instance_rows()
-        used = set(st.instances.cols.cols["track"][live].tolist())
-        with self.transaction("remove unused tracks"):
-            for track in self.tracks:
-                if self._tid(track) not in used:
-                    self.remove_track(track)
-
-    def _change_track(self: Labels, track: Track, name: str, spawned_on: int) -> None:
-        tid = self._tid(track)
-        if tid is None:
-            raise NotFoundError(f"track {track.name!r} is not in the labels")
-        before = self._state.tracks[tid]
-        self._ledger.emit(ev.TrackChanged(before, ev.TrackDef(tid, name, spawned_on)))
-
-    def rename_track(self: Labels, track: Track, name: str) -> None:
-        self._change_track(track, str(name), track.spawned_on)
-
-    def set_track_spawned_on(self: Labels, track: Track, spawned_on: int) -> None:
-        self._change_track(track, track.name, int(spawned_on))
+    def _frames_in_range(self: Labels, video: Video, start: int, end: int
+                         ) -> list[LabeledFrame]:
+        """The video's labelled frames with ``start <= frame_idx < end``, by frame
+        index: the cost follows the labelled frames, not the range's width."""
+        vid = self._require_vid(video)
+        fc = self._state.frames.cols.cols
+        rows = [r for r in self._rows_of_video(vid) if start <= fc["frame_idx"][r] < end]
+        rows.sort(key=lambda r: int(fc["frame_idx"][r]))
+        return [self._frame_at_row(r) for r in rows]
 
     # ----------------------------------------------------------------- videos
 
@@ -554,10 +543,10 @@ def _with_tracks(batch: ev.InstanceBatch, track: int) -> ev.InstanceBatch:
 
 
 def int_arg(value: Any, what: str) -> int:
-    """An integer argument, or `ValidationError` naming it."""
+    """An integer argument (64-bit), or `ValidationError` naming it."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValidationError(f"{what} must be an integer, not {value!r}")
-    return int(value)
+    return check_int(value, what)
 
 
 def float_arg(value: Any, what: str) -> float:

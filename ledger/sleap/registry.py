@@ -89,7 +89,7 @@ class Registry:
                 self.nodes[nd.id] = node
             node._id = nd.id
             node._name = nd.name
-            node.weight = nd.weight
+            node._weight = nd.weight  # the object follows the event (no new event)
             node._skeleton = skel
             nodes.append(node)
         skel._id = d.id

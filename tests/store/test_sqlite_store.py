@@ -67,10 +67,17 @@ def frames(frame_idx: int, ids: list[int]) -> FrameBatch:
                       position=np.array([0]), instances=instances(ids, frame_idx))
 
 
-def point_set(instance: int, x: float) -> PointSet:
+def point_set(instance: int, x: float, state: object = None) -> PointSet:
+    """A move of node 2's point; with ``state``, its old value is the current one
+    (applying checks it)."""
+    old = (0.0, 0.0, False, False, 0.0)
+    if state is not None:
+        table = state.instances  # type: ignore[attr-defined]
+        row = table.row_of(instance)
+        old = table.points.get(int(table.cols.cols["pt_start"][row]))
     return PointSet(instance=instance, node=2, x=x, y=1.0, visible=True, complete=True,
-                    score=0.0, old_x=0.0, old_y=0.0, old_visible=False, old_complete=False,
-                    old_score=0.0)
+                    score=0.0, old_x=old[0], old_y=old[1], old_visible=bool(old[2]),
+                    old_complete=bool(old[3]), old_score=old[4])
 
 
 def sample_events() -> list:
@@ -369,7 +376,7 @@ def test_event_ledger_survives_reopen_with_undo_and_redo(path: Path) -> None:
         led.emit(VideoAdded(VIDEO, 0))
     with led.transaction("label"):
         led.emit(FramesAdded(frames(0, [20, 21])))
-    led.emit(point_set(20, 42.0))
+    led.emit(point_set(20, 42.0, led.state))
     with led.transaction("big"):
         led.emit(FramesAdded(frames(1, list(range(1000, 1300)))))
     led.undo()
