@@ -29,9 +29,20 @@ def _cols(columns: Columns) -> dict[str, np.ndarray]:
     return {name: columns.view(name) for name in columns.cols}
 
 
-def _restore_cols(columns: Columns, data: dict[str, np.ndarray]) -> None:
-    if data and len(next(iter(data.values()))):
+def _restore_cols(columns: Columns, data: dict[str, np.ndarray], borrow: bool) -> None:
+    """Fill a table from a snapshot's columns. ``borrow``: keep them read-only and
+    copy on first write -- only for tables whose writers copy first (the instance
+    table and the point pool, which also borrow an import's columns); the frame
+    table is small (one row per frame) and is copied."""
+    n = len(next(iter(data.values()))) if data else 0
+    if not n:
+        return
+    if borrow:
         columns.adopt(data)
+        return
+    columns.reserve(n, zero=False)
+    for name, arr in data.items():
+        columns.cols[name][:n] = arr
 
 
 def _defs(values: list[Any]) -> list[bytes]:
@@ -95,7 +106,7 @@ def state_from_data(data: Any) -> State:
     st.anchors = {int(v): [tuple(a) for a in lst] for v, lst in data["anchors"]}
     st.provenance = dict(data["provenance"])
     st.counts = {int(v): list(c) for v, c in data["counts"]}
-    _restore_cols(st.frames.cols, data["frames"])
+    _restore_cols(st.frames.cols, data["frames"], borrow=False)
     st.frames._order = data["frame_order"].tolist()
     st.frames._key_index = None
     rows, lens, flat = data["extra"]
@@ -103,7 +114,7 @@ def state_from_data(data: Any) -> State:
     for r, n in zip(rows.tolist(), lens.tolist(), strict=True):
         st.frames.extra[r] = flat[pos:pos + n].tolist()
         pos += n
-    _restore_cols(st.instances.cols, data["instances"])
+    _restore_cols(st.instances.cols, data["instances"], borrow=True)
     st.instances.points.from_segments(data["points"])
     ids, idx_rows = data["index_single"]
     st.instances.index.single = dict(zip(ids.tolist(), idx_rows.tolist(), strict=True))

@@ -154,6 +154,7 @@ class SqliteStore(Store):
                                    check_same_thread=False)
             if not self.read_only:
                 conn.execute(f"PRAGMA journal_mode={self._journal}")
+                conn.execute("PRAGMA busy_timeout = 0")  # writers poll: `_begin_immediate`
             conn.execute(f"PRAGMA synchronous={synchronous}")
         except sqlite3.Error as exc:
             raise _fail(self.path, f"cannot open ({exc})") from None
@@ -322,28 +323,26 @@ class SqliteStore(Store):
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         """Take the write lock, polling every fraction of a millisecond.
 
-        SQLite's own busy handler backs off to 100 ms sleeps, so a writer that
-        commits in a tight loop starves the others; short randomised polls share
-        the lock fairly and keep waits near one commit's length.
+        The connection's own busy timeout is 0 (set when it opens): SQLite's busy
+        handler backs off to 100 ms sleeps, so a writer that commits in a tight
+        loop would starve the others; short randomised polls share the lock fairly
+        and keep waits near one commit's length. An uncontended commit pays no
+        extra statement for this.
         """
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            deadline = monotonic() + self.busy_timeout
-            attempt = 0
-            while True:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if getattr(exc, "sqlite_errorcode", 5) & 0xFF != 5:  # SQLITE_BUSY
-                        raise
-                    if monotonic() > deadline:
-                        raise _fail(self.path, "another process has held the write lock for "
-                                               f"more than {self.busy_timeout:g} s") from None
-                attempt += 1
-                sleep(random.uniform(0.0, 0.0002 * min(attempt, 10)))
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        deadline = monotonic() + self.busy_timeout
+        attempt = 0
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 5) & 0xFF != 5:  # SQLITE_BUSY
+                    raise
+                if monotonic() > deadline:
+                    raise _fail(self.path, "another process has held the write lock for "
+                                           f"more than {self.busy_timeout:g} s") from None
+            attempt += 1
+            sleep(random.uniform(0.0, 0.0002 * min(attempt, 10)))
 
     def _write(self, work: Any) -> Any:
         """Run ``work(conn)`` in one immediate transaction; roll back on any failure."""
@@ -382,7 +381,8 @@ class SqliteStore(Store):
             insert_blobs(conn, packed)
             conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES "
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            conn.executemany("INSERT INTO event_blobs VALUES (?, ?)", links)
+            if links:
+                conn.executemany("INSERT INTO event_blobs VALUES (?, ?)", links)
             if rows:
                 conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
                     (rows[-1][0], "head_seq"), (rows[-1][10], "head_hash"),
@@ -513,8 +513,9 @@ class SqliteStore(Store):
     def delete_tag(self, name: str) -> None:
         self._check_writable()
         with self._lock:
-            cur = self._guard("untagging", self.conn.execute,
-                              "DELETE FROM tags WHERE name = ?", (name,))
+            cur = self._guard("untagging", self._write,
+                              lambda conn: conn.execute("DELETE FROM tags WHERE name = ?",
+                                                        (name,)))
         if cur.rowcount == 0:
             raise NotFoundError(f"no tag {name!r}")
 
