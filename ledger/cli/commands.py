@@ -73,11 +73,12 @@ def _project(path: str, author: str | None = None, read_only: bool = False,
     if not os.path.exists(path):
         raise LedgerError(f"{path}: no such ledger file")
     if author is None and not read_only:
+        from contextlib import suppress
         from pathlib import Path
 
         from ledger.store.sqlite_file import read_remote
 
-        with contextlib.suppress(LedgerError):
+        with suppress(LedgerError):
             origin = read_remote(Path(path))
             author = origin["author"] if origin else None
     return Project.open(path, author, create=False, read_only=read_only)

@@ -48,8 +48,8 @@ def test_sigkill_while_syncing_leaves_everything_consistent(pg, tmp_path):
         proc = ctx.Process(target=_churn, args=(path, round_))
         proc.start()
         time.sleep(rng.uniform(0.2, 1.5))
-        online.retrying(lambda: online.set_point(online[round_ % 6].instances[0], "tail",
-                                                  float(round_), 0.0))
+        online.retrying(lambda r=round_: online.set_point(online[r % 6].instances[0], "tail",
+                                                           float(r), 0.0))
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
         with ledger.open(path) as replica:

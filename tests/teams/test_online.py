@@ -109,7 +109,10 @@ def test_commit_with_retry_on_events(pg):
     ana.set_point(ana[0].instances[0], "head", 5.0, 5.0)
     inst = ben[4].instances[0]._id
     node = ben.project.state.skeletons[ben.project.state.skeleton_order[0]].nodes[0].id
-    event = ev.PointSet(inst, node, 40.0, 41.0, True, True, 1.0, 4.0, 4.0, True, True, 1.0)
+    p = ben[4].instances[0]["head"]
+    score = float(getattr(p, "score", 1.0))
+    event = ev.PointSet(inst, node, 40.0, 41.0, True, True, score, p.x, p.y, bool(p.visible),
+                        bool(p.complete), score)
     with pytest.raises(ConcurrencyError):
         commit(ben.project, [event], "move", retry=False)
     tx = commit(ben.project, [event], "move")
