@@ -28,7 +28,8 @@ _EXPORTS = {
     **{name: "ledger.model" for name in (
         "Instance", "LabeledFrame", "Node", "Point", "PredictedInstance", "PredictedPoint",
         "Skeleton", "SuggestionFrame", "Track", "Video")},
-    "fork": "ledger.project.durable", "open": "ledger.project.durable",
+    "clone": "ledger.project.durable", "fork": "ledger.project.durable",
+    "open": "ledger.project.durable",
     "Project": "ledger.project.project",
     "LabelsDataCache": "ledger.sleap.cache",
     "Labels": "ledger.sleap.labels",
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
         Track,
         Video,
     )
-    from ledger.project.durable import fork, open
+    from ledger.project.durable import clone, fork, open
     from ledger.project.project import Project
     from ledger.sleap.cache import LabelsDataCache
     from ledger.sleap.labels import Labels
@@ -73,5 +74,6 @@ __version__ = "0.1.0"
 
 __all__ = ["Conflict", "Diff", "Instance", "LabeledFrame", "Labels", "LabelsDataCache",
            "MergeResult", "Node", "Point", "PredictedInstance", "PredictedPoint", "Project",
-           "RangeList", "Skeleton", "SuggestionFrame", "Track", "Video", "diff", "fork", "merge",
+           "RangeList", "Skeleton", "SuggestionFrame", "Track", "Video", "clone", "diff", "fork",
+           "merge",
            "open"]

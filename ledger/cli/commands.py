@@ -50,23 +50,55 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _open(path: str, author: str | None = None, read_only: bool = False) -> Any:
-    """The `Labels` facade over a ledger file (builds the state)."""
-    import ledger
+def _open(path: str, author: str | None = None, read_only: bool = False,
+          project: str | None = None) -> Any:
+    """The `Labels` facade over a ledger file or server project (builds the state)."""
+    from ledger.sleap.labels import Labels
 
-    if not os.path.exists(path):
-        raise LedgerError(f"{path}: no such ledger file")
-    return ledger.open(path, author=author, create=False, read_only=read_only)
+    return Labels(project=_project(path, author, read_only, project))
 
 
-def _project(path: str, author: str | None = None, read_only: bool = False) -> Any:
-    """The `Project` of a ledger file: reads the head only; the state is built on
-    first use, which the history verbs never need."""
+def _project(path: str, author: str | None = None, read_only: bool = False,
+             project: str | None = None) -> Any:
+    """The `Project` of a ledger file, or of server project ``project`` when
+    ``path`` is a ``postgresql://`` URL: reads the head only; the state is built
+    on first use, which the history verbs never need."""
+    from ledger.project.online import is_url, open_project
     from ledger.project.project import Project
 
+    if is_url(path):
+        return open_project(path, project, author, read_only=read_only)
+    if project is not None:
+        raise LedgerError("--project names a project on a server (a postgresql:// ledger)")
     if not os.path.exists(path):
         raise LedgerError(f"{path}: no such ledger file")
+    if author is None and not read_only:
+        from contextlib import suppress
+        from pathlib import Path
+
+        from ledger.store.sqlite_file import read_remote
+
+        with suppress(LedgerError):
+            origin = read_remote(Path(path))
+            author = origin["author"] if origin else None
     return Project.open(path, author, create=False, read_only=read_only)
+
+
+def project_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--project NAME``: which project of a ``postgresql://`` ledger."""
+    return click.option("--project", "project_name", default=None,
+                        help="The project, when LEDGER is a postgresql:// URL.")(fn)
+
+
+def _title(path: str) -> str:
+    """What to call a ledger in output: a URL without its password."""
+    from ledger.project.online import is_url
+
+    if is_url(path):
+        from ledger.store.postgres_conn import ServerAddress
+
+        return ServerAddress.parse(path).describe()
+    return path
 
 
 @click.group()
@@ -110,10 +142,11 @@ def import_(source: str, path: str, author: str | None) -> None:
 @click.argument("path")
 @click.argument("out")
 @click.option("--at", "version", default=None, help="A seq or tag to export instead of head.")
+@project_option
 @guarded
-def export(path: str, out: str, version: str | None) -> None:
+def export(path: str, out: str, version: str | None, project_name: str | None) -> None:
     """Write the ledger (or a past version) as .slp or SLEAP JSON."""
-    labels = _open(path, read_only=True)
+    labels = _open(path, read_only=True, project=project_name)
     try:
         view = labels.at(version) if version is not None else labels
         type(view).save_file(view, out)
@@ -147,10 +180,11 @@ def _parents(rec: Any) -> str:
 @click.option("--page", default=1, show_default=True, help="Page number (newest first).")
 @click.option("--per-page", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@project_option
 @guarded
-def log(path: str, page: int, per_page: int, as_json: bool) -> None:
+def log(path: str, page: int, per_page: int, as_json: bool, project_name: str | None) -> None:
     """The history: seq, time, author, kind, message."""
-    with _project(path, read_only=True) as project:
+    with _project(path, read_only=True, project=project_name) as project:
         head = project.head
         records = project.page(page, per_page)
     if as_json:
@@ -161,23 +195,24 @@ def log(path: str, page: int, per_page: int, as_json: bool) -> None:
                                    "message": rec.message, "hash": rec.hash, "meta": rec.meta}))
         return
     pages = max((head + per_page - 1) // per_page, 1)
-    console.print(_history_table(records, f"{path} — page {page}/{pages}, {head} events"))
+    console.print(_history_table(records, f"{_title(path)} — page {page}/{pages}, {head} events"))
 
 
 @main.command()
 @click.argument("path")
 @click.argument("seq", type=int)
+@project_option
 @guarded
-def show(path: str, seq: int) -> None:
+def show(path: str, seq: int, project_name: str | None) -> None:
     """One event in full."""
     import msgspec
 
     from ledger.core.codec import _enc_hook
 
-    with _project(path, read_only=True) as project:
+    with _project(path, read_only=True, project=project_name) as project:
         recs = project.records(seq, seq) if seq >= 1 else []
         if not recs:
-            raise LedgerError(f"{path}: no event {seq} (the history has {project.head})")
+            raise LedgerError(f"{_title(path)}: no event {seq} (the history has {project.head})")
         rec = recs[0]
     body = msgspec.json.decode(msgspec.json.encode(rec.event, enc_hook=_show_hook(_enc_hook)))
     console.print_json(data={"seq": rec.seq, "tx": rec.tx, "time": rec.time,
@@ -201,30 +236,36 @@ def _show_hook(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
 @main.command()
 @click.argument("path")
 @click.option("--author", default=None, help="Undo this author's newest change only.")
+@project_option
 @guarded
-def undo(path: str, author: str | None) -> None:
+def undo(path: str, author: str | None, project_name: str | None) -> None:
     """Undo the newest transaction (of --author)."""
-    with _project(path, author=author) as project:
+    from ledger.project.online import is_url
+
+    with _project(path, author=None if is_url(path) else author,
+                  project=project_name) as project:
         done = project.undo(author=author)
     console.print("undone" if done else "nothing to undo")
 
 
 @main.command()
 @click.argument("path")
+@project_option
 @guarded
-def redo(path: str) -> None:
+def redo(path: str, project_name: str | None) -> None:
     """Redo the newest undone transaction."""
-    with _project(path) as project:
+    with _project(path, project=project_name) as project:
         done = project.redo()
     console.print("redone" if done else "nothing to redo")
 
 
 @main.command()
 @click.argument("path")
+@project_option
 @guarded
-def verify(path: str) -> None:
+def verify(path: str, project_name: str | None) -> None:
     """Re-hash the whole chain; fails naming the first tampered event."""
-    with _project(path, read_only=True) as project:
+    with _project(path, read_only=True, project=project_name) as project:
         n = project.verify()
         head = project.head_hash()
     console.print(f"ok: {n} events verify; head {head[:16]}")
@@ -232,13 +273,14 @@ def verify(path: str) -> None:
 
 @main.command()
 @click.argument("path")
+@project_option
 @guarded
-def stats(path: str) -> None:
+def stats(path: str, project_name: str | None) -> None:
     """Frames, instances, tracks, events and file size."""
-    with _project(path, read_only=True) as project:
+    with _project(path, read_only=True, project=project_name) as project:
         summary = project.summary()
         head = project.head
-    table = Table(title=path)
+    table = Table(title=_title(path))
     table.add_column("what")
     table.add_column("count", justify="right")
     rows = [("videos", summary["videos"]), ("skeletons", summary["skeletons"]),
@@ -252,6 +294,10 @@ def stats(path: str) -> None:
 
 
 def _size(path: str) -> str:
+    from ledger.project.online import is_url
+
+    if is_url(path):
+        return "(on the server)"
     total = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
     return f"{total / 1e6:.2f} MB"
 
@@ -260,17 +306,18 @@ def _size(path: str) -> str:
 @click.argument("path")
 @click.argument("video", type=int)
 @click.argument("frame", type=int)
+@project_option
 @guarded
-def blame(path: str, video: int, frame: int) -> None:
+def blame(path: str, video: int, frame: int, project_name: str | None) -> None:
     """Who created and who last changed each instance of a frame."""
-    labels = _open(path, read_only=True)
+    labels = _open(path, read_only=True, project=project_name)
     try:
         if not 0 <= video < len(labels.videos):
-            raise LedgerError(f"{path}: no video {video} (has {len(labels.videos)})")
+            raise LedgerError(f"{_title(path)}: no video {video} (has {len(labels.videos)})")
         rows = labels.blame(labels.videos[video], frame)
     finally:
         labels.close()
-    table = Table(title=f"{path} video {video} frame {frame}")
+    table = Table(title=f"{_title(path)} video {video} frame {frame}")
     for col in ("#", "instance", "track", "created", "last changed"):
         table.add_column(col, overflow="fold")
     for row in rows:
@@ -292,11 +339,12 @@ def _who(info: dict[str, Any] | None) -> str:
 @click.option("--move", is_flag=True, help="Move an existing tag to the new position.")
 @click.option("--list", "listing", is_flag=True, help="List the tags (seq, name).")
 @click.option("--json", "as_json", is_flag=True, help="With --list: one JSON object.")
+@project_option
 @guarded
 def tag(path: str, name: str | None, seq: int | None, move: bool, listing: bool,
-        as_json: bool) -> None:
+        as_json: bool, project_name: str | None) -> None:
     """Name a version (head by default); --list shows the tags."""
-    with _project(path, read_only=listing) as project:
+    with _project(path, read_only=listing, project=project_name) as project:
         if listing:
             tags = project.tags()
             if as_json:
@@ -323,9 +371,11 @@ def demo(out: str | None) -> None:
 
 def _register_merge_commands() -> None:
     from ledger.cli.merge import diff_command, merge_command
+    from ledger.cli.teams import register
 
     main.add_command(diff_command)
     main.add_command(merge_command)
+    register(main)
 
 
 _register_merge_commands()

@@ -7,6 +7,7 @@ instance and who last touched it are facts of the history, not of the state.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from ledger.errors import NotFoundError
 
 if TYPE_CHECKING:
     from ledger.core.record import Record
+    from ledger.merging.result import MergeResult
     from ledger.model.video import Video
     from ledger.sleap.labels import Labels
 
@@ -95,5 +97,58 @@ class AuditMixin:
         return fork(self, path, author)
 
     def refresh(self: Labels) -> int:
-        """Apply what other writers committed to the same ledger since."""
+        """Apply what other writers committed to the same ledger since; returns
+        how many records. After a `ConcurrencyError`: refresh, then retry."""
         return self.project.refresh()
+
+    # ----------------------------------------------------------------- teams
+
+    def wait_for_changes(self: Labels, timeout: float) -> bool:
+        """Block until another writer commits (announced by the server on an
+        online ledger) or ``timeout`` seconds pass; then `refresh`.
+
+        Example: ``if labels.wait_for_changes(5): labels.refresh()``."""
+        from ledger.project.online import wait_for_changes
+
+        return wait_for_changes(self.project, timeout)
+
+    def retrying(self: Labels, edit: Callable[[], Any], attempts: int = 5) -> Any:
+        """Run ``edit()``; if another writer committed first, refresh and run it
+        again unless they touched the same things (`ledger.project.online.retrying`).
+
+        Example: ``labels.retrying(lambda: labels.set_point(inst, "nose", 10, 20))``."""
+        from ledger.project.online import retrying
+
+        return retrying(self, edit, attempts=attempts)
+
+    def pull(self: Labels) -> MergeResult:
+        """A replica fetches its origin's new transactions and replays its own on
+        top (`ledger.project.replica`); conflicts come back as a `MergeResult`.
+
+        Example: ``result = labels.pull(); result.resolve_all("theirs"); result.commit()``."""
+        from ledger.project.replica import pull
+
+        return pull(self)
+
+    def push(self: Labels) -> int:
+        """Send a replica's unpushed transactions to its origin; returns how many.
+
+        Example: ``labels.push()`` (``ConcurrencyError``: pull first)."""
+        from ledger.project.replica import push
+
+        return push(self)
+
+    def sync(self: Labels) -> MergeResult:
+        """`pull`, then `push` when nothing is left to resolve.
+
+        Example: ``labels.sync().info["pushed"]``."""
+        from ledger.project.replica import sync
+
+        return sync(self)
+
+    def remote(self: Labels) -> dict[str, Any]:
+        """A replica's origin (no password) and how many records it is ahead and
+        behind. Example: ``labels.remote()["behind"]``."""
+        from ledger.project.replica import remote
+
+        return remote(self)

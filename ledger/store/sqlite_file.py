@@ -200,3 +200,93 @@ def create_ledger_file(path: Path) -> None:
 
 
 # ----------------------------------------------------------------- the store
+
+
+# ----------------------------------------------------------------- replicas
+#
+# A replica (`ledger.project.replica`) remembers its origin in a ``remote`` table.
+# It sits outside the hash chain, like tags, and is created on first use, so files
+# written before replicas existed open unchanged and simply have no origin.
+
+REMOTE_SCHEMA = ("CREATE TABLE IF NOT EXISTS remote(name TEXT PRIMARY KEY, url TEXT NOT NULL,"
+                 " project TEXT NOT NULL, author TEXT, synced_seq INTEGER NOT NULL,"
+                 " synced_hash TEXT NOT NULL)")
+_REMOTE_COLUMNS = ("url", "project", "author", "synced_seq", "synced_hash")
+
+
+def read_remote(path: Path, name: str = "origin") -> dict[str, Any] | None:
+    """The replica's origin (url without password, project, author, last synced
+    seq and hash), or None for a plain ledger file."""
+    try:
+        conn = sqlite3.connect(_uri(path, "ro"), uri=True, timeout=30.0)
+    except sqlite3.Error as exc:
+        raise _fail(path, f"cannot open ({exc})") from None
+    try:
+        if not _fetch(conn, "SELECT 1 FROM sqlite_master WHERE name = 'remote'"):
+            return None
+        rows = _fetch(conn, f"SELECT {', '.join(_REMOTE_COLUMNS)} FROM remote WHERE name = ?",
+                      (name,))
+        return dict(zip(_REMOTE_COLUMNS, rows[0], strict=True)) if rows else None
+    except sqlite3.Error as exc:
+        raise _fail(path, f"cannot read its origin ({exc})") from None
+    finally:
+        conn.close()
+
+
+def write_remote(path: Path, remote: dict[str, Any], name: str = "origin") -> None:
+    """Create or update the replica's origin row (one small durable transaction)."""
+    try:
+        conn = sqlite3.connect(_uri(path, "rw"), uri=True, isolation_level=None,
+                               timeout=30.0)
+    except sqlite3.Error as exc:
+        raise _fail(path, f"cannot open ({exc})") from None
+    try:
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(REMOTE_SCHEMA)
+        conn.execute(f"INSERT OR REPLACE INTO remote (name, {', '.join(_REMOTE_COLUMNS)}) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+                     (name, *(remote[k] for k in _REMOTE_COLUMNS)))
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise _fail(path, f"cannot record its origin ({exc})") from None
+    finally:
+        conn.close()
+
+
+def truncate_copy(path: Path, seq: int) -> list[tuple[str, int]]:
+    """Cut a private copy of a ledger file back to ``seq`` (a replica's synced
+    prefix), before a rebase appends the new history to it.
+
+    Only for a file nobody else has open (the rebase's temporary copy): the
+    store contract is append-only, and this is how a rebase rewrites its local
+    tail without ever touching the replica itself. Returns the tags it removed
+    (name, seq) so the caller can place them again.
+    """
+    conn = sqlite3.connect(_uri(path, "rw"), uri=True, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        head = _fetch(conn, "SELECT hash FROM events WHERE seq = ?", (seq,))
+        removed = [(str(n), int(s)) for n, s in _fetch(
+            conn, "SELECT name, seq FROM tags WHERE seq > ?", (seq,))]
+        for sql in ("DELETE FROM events WHERE seq > ?", "DELETE FROM event_blobs WHERE seq > ?",
+                    "DELETE FROM snapshots WHERE seq > ?",
+                    "DELETE FROM snapshot_blobs WHERE seq > ?", "DELETE FROM tags WHERE seq > ?"):
+            conn.execute(sql, (seq,))
+        conn.execute("DELETE FROM blob_parts WHERE digest NOT IN (SELECT digest FROM "
+                     "event_blobs UNION SELECT digest FROM snapshot_blobs)")
+        conn.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM "
+                     "event_blobs UNION SELECT digest FROM snapshot_blobs)")
+        conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
+            (seq, "head_seq"), (str(head[0][0]) if head else "", "head_hash"),
+            (b"", "summary")])
+        conn.execute("COMMIT")
+        return removed
+    except sqlite3.Error as exc:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise _fail(path, f"cannot cut the copy back to seq {seq} ({exc})") from None
+    finally:
+        conn.close()
