@@ -33,6 +33,7 @@ from ledger.model.track import Track
 from ledger.model.video import Video
 from ledger.project.event_ledger import EventLedger
 from ledger.sleap.cache import LabelsDataCache
+from ledger.sleap.labels_analysis import AnalysisMixin
 from ledger.sleap.labels_audit import AuditMixin
 from ledger.sleap.labels_defs import DefinitionsMixin
 from ledger.sleap.labels_edit import EditingMixin
@@ -42,7 +43,7 @@ from ledger.sleap.registry import InstanceRecord, Registry
 from ledger.store import Store
 
 
-class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin):
+class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin, AnalysisMixin):
     """A SLEAP project whose every change is an event in a ledger."""
 
     def __init__(self, labeled_frames: Iterable[LabeledFrame] | None = None,
