@@ -32,8 +32,10 @@ from ledger.project.durable import open
 from ledger.sleap.cache import LabelsDataCache
 from ledger.sleap.labels import Labels
 
+load_file = Labels.load_file  # ledger.load_file(path, video_search=None), as sleap.load_file
+
 __version__ = "0.1.0"
 
 __all__ = ["Conflict", "Diff", "Instance", "LabeledFrame", "Labels", "LabelsDataCache",
            "MergeResult", "Node", "Point", "PredictedInstance", "PredictedPoint", "RangeList",
-           "Skeleton", "SuggestionFrame", "Track", "Video", "diff", "merge", "open"]
+           "Skeleton", "SuggestionFrame", "Track", "Video", "diff", "load_file", "merge", "open"]

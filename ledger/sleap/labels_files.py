@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger.core.ids import IdSource
-from ledger.errors import FormatError, ValidationError
+from ledger.errors import FormatError, MissingFileError, ValidationError
 from ledger.io.project_convert import export_project, import_events
 
 if TYPE_CHECKING:
@@ -76,14 +76,20 @@ class FilesMixin:
     def load_file(cls, filename: str | os.PathLike[str], video_search: VideoSearch = None,
                   *args: Any, author: str | None = None, ids: IdSource | None = None,
                   **kwargs: Any) -> Labels:
-        """Load a `.slp` or SLEAP JSON file into a new in-memory ledger."""
+        """Load a `.slp` or SLEAP JSON file into a new in-memory ledger. Missing
+        videos are looked for next to the file, then in ``video_search`` (see
+        `ledger.io.video_search`); a missing file raises `MissingFileError`, which
+        is also a ``FileNotFoundError``."""
         from ledger.io.sleap_json import read_sleap_json
         from ledger.io.slp import read_slp
+        from ledger.io.video_search import search_videos
 
         if kwargs.get("match_to") is not None:
             raise ValidationError("load_file(match_to=...) is not supported; load, then use "
                                   "extend_from(..., unify=True)")
         path = os.fspath(filename)
+        if not os.path.exists(path):
+            raise MissingFileError(path)
         kind = _suffix_kind(path)
         if kind is None:
             raise FormatError(path, "no file format adaptor could read this file "
@@ -91,13 +97,10 @@ class FilesMixin:
         data = read_slp(path) if kind == "slp" else read_sleap_json(path)
         for message in data.warnings:
             warnings.warn(f"{path}: {message}", stacklevel=2)
-        if video_search is not None:
-            callback = video_search if callable(video_search) else make_video_callback(
-                [video_search] if isinstance(video_search, str | os.PathLike) else video_search)
-            dicts = [{"backend": v.backend} for v in data.videos]
-            callback(dicts)
-            for v, d in zip(data.videos, dicts, strict=True):
-                v.backend = d["backend"]
+        dicts = [{"backend": v.backend} for v in data.videos]
+        search_videos(path, dicts, video_search)  # SLEAP's rule: the file's folder first
+        for v, d in zip(data.videos, dicts, strict=True):
+            v.backend = d["backend"]
         labels = cls(author=author, ids=ids)  # type: ignore[call-arg]
         events = import_events(data, labels._ids)
         del data  # what the events do not share is freed before they are applied
