@@ -63,6 +63,6 @@ def single_instance_project(seed: int, n_frames: int = 30):
             inst = sio.Instance.from_numpy(pts, skel)
         else:
             inst = sio.PredictedInstance.from_numpy(pts, skel, point_scores=rng.random(3),
-                                                    score=0.5)
+                                                    score=0.5, tracking_score=0.0)
         frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=[inst]))
     return sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skel])
