@@ -100,17 +100,33 @@ def _last_per_cell(cells: np.ndarray, is_user: np.ndarray) -> tuple[np.ndarray, 
     return sorted_cells[last], order[last]
 
 
-def _points(state: State, rows: np.ndarray, n_nodes: int) -> dict[str, np.ndarray]:
-    """The points of ``rows`` as (len(rows), n_nodes) columns."""
+def _points(state: State, vi: VideoInstances, chosen: np.ndarray, n_nodes: int,
+            names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The points of instances ``vi.rows[chosen]`` as (len(chosen), n_nodes) columns.
+
+    The video's instances usually sit in one run of the point pool (a load or a
+    merge adds them together), so the whole run is taken as views and the chosen
+    instances are picked with one row gather per column; otherwise only the
+    chosen blocks are gathered."""
     ic = state.instances.cols
+    pool = state.instances.points
+    rows = vi.rows[chosen]
     n_pts = ic.view("n_pts")[rows]
     if len(rows) and np.any(n_pts != n_nodes):
         raise ValidationError(
             f"instances have {sorted(set(np.unique(n_pts).tolist()))} points but the "
             f"skeleton used for the array has {n_nodes} nodes; one skeleton per project "
             "is assumed (as SLEAP does)")
-    cols, _ = state.instances.points.gather(ic.view("pt_start")[rows], n_pts)
-    return {k: v.reshape(len(rows), n_nodes) for k, v in cols.items()}
+    starts = ic.view("pt_start")
+    every = vi.rows if np.all(vi.rows[1:] > vi.rows[:-1]) else np.sort(vi.rows)
+    first = starts[every]
+    if len(every) and np.all(ic.view("n_pts")[every] == n_nodes) and np.array_equal(
+            first[1:], first[:-1] + n_nodes):
+        cols, _ = pool.gather(first[:1], np.array([len(every) * n_nodes]))
+        pos = (starts[rows] - first[0]) // n_nodes
+        return {k: np.take(cols[k].reshape(-1, n_nodes), pos, axis=0) for k in names}
+    cols, _ = pool.gather(starts[rows], n_pts)
+    return {k: cols[k].reshape(len(rows), n_nodes) for k in names}
 
 
 def _frame_range(vi: VideoInstances, all_frames: bool, n_video_frames: int
@@ -152,21 +168,61 @@ def numpy_array(state: State, vid: int, n_nodes: int, *, all_frames: bool = True
         cells, pick = _last_per_cell(fpos[cand] * n_tracks + vi.track[cand], is_user[cand])
         chosen = cand[pick]
     depth = 3 if return_confidence else 2
-    out = np.full((n_frames, n_tracks, n_nodes, depth), np.nan, dtype=np.float32)
+    shape = (n_frames, n_tracks, n_nodes, depth)
     if len(chosen) == 0:
-        return out
-    pts = _points(state, vi.rows[chosen], n_nodes)
-    flat = out.reshape(n_frames * n_tracks, n_nodes, depth)
-    hidden = ~pts["visible"]
-    for k, name in enumerate(("x", "y")):
-        col = pts[name].astype(np.float32)
-        col[hidden] = np.nan
-        flat[cells, :, k] = col
+        return np.full(shape, np.nan, dtype=np.float32)
+    table, pos = _pose_table(state, vi, chosen, n_nodes, depth)
+    flat_shape = (n_frames * n_tracks, n_nodes, depth)
+    if len(cells) == flat_shape[0] and np.all(cells[1:] > cells[:-1]):
+        out = np.empty(shape, dtype=np.float32)  # every cell filled, in order
+        np.take(table, pos, axis=0, out=out.reshape(flat_shape))
+    else:
+        out = np.full(shape, np.nan, dtype=np.float32)
+        out.reshape(flat_shape)[cells] = table[pos]
     if return_confidence:
-        score = pts["score"].astype(np.float32)
-        score[is_user[chosen]] = 1.0
-        flat[cells, :, 2] = score
+        users = is_user[chosen]
+        if users.any():
+            out.reshape(flat_shape)[cells[users], :, 2] = 1.0
     return out
+
+
+def _pose_table(state: State, vi: VideoInstances, chosen: np.ndarray, n_nodes: int,
+                depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points as a float32 ``(instances, n_nodes, depth)`` table (x, y[, score];
+    NaN where invisible) and the row of each chosen instance in it.
+
+    This is where the time goes, so it is done in as few passes as numpy allows:
+    the video's instances usually sit in one run of the point pool (a load or a
+    merge adds them together), so the whole run is converted with one strided
+    copy per column and the chosen instances are then taken by row; otherwise
+    only the chosen blocks are gathered."""
+    ic = state.instances.cols
+    rows = vi.rows[chosen]
+    n_pts = ic.view("n_pts")[rows]
+    if np.any(n_pts != n_nodes):
+        raise ValidationError(
+            f"instances have {sorted(set(np.unique(n_pts).tolist()))} points but the "
+            f"skeleton used for the array has {n_nodes} nodes; one skeleton per project "
+            "is assumed (as SLEAP does)")
+    starts = ic.view("pt_start")
+    every = vi.rows if np.all(vi.rows[1:] > vi.rows[:-1]) else np.sort(vi.rows)
+    first = starts[every]
+    if np.all(ic.view("n_pts")[every] == n_nodes) and np.array_equal(
+            first[1:], first[:-1] + n_nodes):
+        cols, _ = state.instances.points.gather(first[:1], np.array([len(every) * n_nodes]))
+        pos = (starts[rows] - first[0]) // n_nodes
+    else:
+        cols, _ = state.instances.points.gather(starts[rows], n_pts)
+        pos = np.arange(len(rows))
+    table = np.empty((len(cols["x"]), depth), dtype=np.float32)
+    np.copyto(table[:, 0], cols["x"], casting="same_kind")
+    np.copyto(table[:, 1], cols["y"], casting="same_kind")
+    if depth == 3:
+        np.copyto(table[:, 2], cols["score"], casting="same_kind")
+    hidden = ~cols["visible"]
+    if hidden.any():
+        table[hidden, :2] = np.nan
+    return table.reshape(-1, n_nodes, depth), pos
 
 
 def _untracked_cells(state: State, vi: VideoInstances, fpos: np.ndarray, keep: np.ndarray,
@@ -261,7 +317,7 @@ def analysis_matrices(state: State, vid: int, n_nodes: int, all_frames: bool = T
     f_i, t_i = cells // n_tracks, cells % n_tracks
     occupancy[t_i, f_i] = 1
     if len(chosen):
-        pts = _points(state, vi.rows[chosen], n_nodes)
+        pts = _points(state, vi, chosen, n_nodes, ("x", "y", "visible", "score"))
         hidden = ~pts["visible"]
         xy = np.stack([pts["x"], pts["y"]], axis=-1)  # (k, nodes, 2)
         xy[hidden] = np.nan

@@ -29,6 +29,19 @@ if TYPE_CHECKING:
     from ledger.sleap.labels import Labels
 
 
+def _known_length(video: Video) -> int:
+    """The video's frame count, or 0 when it cannot be read. A missing file is not
+    opened at all (opening would import the video backends for nothing)."""
+    backend = video.backend_dict()
+    name = backend.get("filename")
+    if name and not backend.get("filenames") and not os.path.exists(str(name)):
+        return 0
+    try:
+        return int(video.frames or 0)
+    except Exception:  # noqa: BLE001 - an unreadable video has no known length
+        return 0
+
+
 class AnalysisMixin:
     """Arrays and analysis exports (mixed into `Labels`)."""
 
@@ -79,12 +92,7 @@ class AnalysisMixin:
         skeletons = self.skeletons
         if not skeletons:
             raise ValidationError("the labels have no skeleton")
-        n_video = 0
-        if all_frames:
-            try:
-                n_video = int(v.frames or 0)
-            except Exception:  # an unreadable video has no known length
-                n_video = 0
+        n_video = _known_length(v) if all_frames else 0
         return numpy_array(self._state, vid, len(skeletons[-1].nodes), all_frames=all_frames,
                            untracked=bool(untracked),
                            return_confidence=bool(return_confidence), n_video_frames=n_video)
