@@ -21,7 +21,7 @@ wins, as the reference loops do.
 
 Example::
 
-    arr = numpy_array(labels._state, vid, n_video_frames=0)
+    arr = numpy_array(state, vid, n_nodes=13)
     arr.shape        # (n_frames, n_tracks, n_nodes, 2)
 """
 
@@ -219,8 +219,8 @@ def _pose_table(state: State, vi: VideoInstances, chosen: np.ndarray, n_nodes: i
     np.copyto(table[:, 1], cols["y"], casting="same_kind")
     if depth == 3:
         np.copyto(table[:, 2], cols["score"], casting="same_kind")
-    hidden = ~cols["visible"]
-    if hidden.any():
+    hidden = np.flatnonzero(~cols["visible"])  # few: a fancy write beats a mask pass
+    if len(hidden):
         table[hidden, :2] = np.nan
     return table.reshape(-1, n_nodes, depth), pos
 
