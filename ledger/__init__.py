@@ -33,6 +33,7 @@ _EXPORTS = {
     "Project": "ledger.project.project",
     "LabelsDataCache": "ledger.sleap.cache",
     "Labels": "ledger.sleap.labels",
+    "load_file": "ledger.sleap.labels:Labels.load_file",  # as sleap.load_file
 }
 
 
@@ -40,7 +41,10 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ledger' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attr = module.partition(":")
+    value: Any = importlib.import_module(module)
+    for part in (attr or name).split("."):
+        value = getattr(value, part)
     globals()[name] = value
     return value
 
@@ -70,10 +74,11 @@ if TYPE_CHECKING:
     from ledger.sleap.cache import LabelsDataCache
     from ledger.sleap.labels import Labels
 
+    load_file = Labels.load_file
+
 __version__ = "0.1.0"
 
 __all__ = ["Conflict", "Diff", "Instance", "LabeledFrame", "Labels", "LabelsDataCache",
            "MergeResult", "Node", "Point", "PredictedInstance", "PredictedPoint", "Project",
            "RangeList", "Skeleton", "SuggestionFrame", "Track", "Video", "clone", "diff", "fork",
-           "merge",
-           "open"]
+           "load_file", "merge", "open"]

@@ -78,5 +78,18 @@ class FormatError(LedgerError, ValueError):
         self.problem = problem
 
 
+class MissingFileError(FormatError, FileNotFoundError):
+    """A file to read does not exist. Both a `FormatError` (what ledger raised
+    before) and a ``FileNotFoundError``, so ``except FileNotFoundError`` works as
+    it does with SLEAP."""
+
+    def __init__(self, path: object, problem: str = "file does not exist") -> None:
+        FormatError.__init__(self, path, problem)
+        self.filename = path
+
+    def __str__(self) -> str:  # OSError's would print "[Errno None] None: ..."
+        return f"{self.path}: {self.problem}"
+
+
 class VideoError(LedgerError):
     """A video cannot be opened or a frame cannot be decoded."""

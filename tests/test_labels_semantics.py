@@ -233,13 +233,13 @@ def test_getitem_video_and_tuples(sparse, video):
     assert sparse.get(video, 5).frame_idx == 5
 
 
-def test_getitem_missing_and_bad_keys_give_none(sparse, video, video2):
+def test_getitem_missing_and_bad_keys_raise_key_error(sparse, video, video2):
+    # SLEAP's __getitem__ raises KeyError for these; only get() returns None
     with unchanged(sparse):
-        assert sparse[video, 7] is None
-        assert sparse[video2] is None
-        assert sparse[video2, 1] is None
-        assert sparse["x"] is None
-        assert sparse.get("x") is None
+        for key in ((video, 7), video2, (video2, 1), "x"):
+            with pytest.raises(lerr.NotFoundError):
+                sparse[key]
+            assert sparse.get(key) is None
 
 
 def test_get_raise_errors(sparse, video, video2):

@@ -116,6 +116,9 @@ def init(path: str) -> None:
 
     if os.path.exists(path):
         raise LedgerError(f"{path}: already exists")
+    if path.lower().endswith((".slp", ".json", ".json.zip", ".h5", ".hdf5")):
+        raise LedgerError(f"{path}: a ledger is not a SLEAP file; pick another name "
+                          "(e.g. .ledger), or `ledger import` a SLEAP file into one")
     ledger.open(path).close()
     console.print(f"created empty ledger [bold]{path}[/]")
 
@@ -138,21 +141,46 @@ def import_(source: str, path: str, author: str | None) -> None:
                   f"in {time.perf_counter() - t0:.2f} s")
 
 
+EXPORT_FORMATS = {".h5": "analysis", ".hdf5": "analysis", ".csv": "csv", ".slp": "slp",
+                  ".json": "json", ".json.zip": "json"}
+
+
 @main.command()
 @click.argument("path")
 @click.argument("out")
 @click.option("--at", "version", default=None, help="A seq or tag to export instead of head.")
 @project_option
+@click.option("--format", "fmt", type=click.Choice(["analysis", "csv", "slp", "json"]),
+              default=None, help="Default from OUT's extension: .h5/.hdf5 analysis, .csv, "
+              ".slp, .json/.json.zip.")
 @guarded
-def export(path: str, out: str, version: str | None, project_name: str | None) -> None:
-    """Write the ledger (or a past version) as .slp or SLEAP JSON."""
+def export(path: str, out: str, version: str | None, project_name: str | None,
+           fmt: str | None) -> None:
+    """Write the ledger (or a past version) as SLEAP's analysis HDF5, analysis CSV,
+    .slp or SLEAP JSON."""
+    from ledger.errors import ValidationError
+
+    suffix = next((s for s in EXPORT_FORMATS if out.lower().endswith(s)), None)
+    fmt = fmt or (EXPORT_FORMATS[suffix] if suffix else None)
+    if fmt is None:
+        raise ValidationError(f"{out}: unknown extension; supported: "
+                              f"{', '.join(EXPORT_FORMATS)} (or --format analysis|csv|slp|json)")
+    if fmt in ("slp", "json") and (suffix is None or EXPORT_FORMATS[suffix] == "csv" or
+                                   (fmt == "json") != (EXPORT_FORMATS[suffix] == "json")):
+        raise ValidationError(f"{out}: a {fmt} labels file needs a "
+                              f"{'.json' if fmt == 'json' else '.slp'} name")
     labels = _open(path, read_only=True, project=project_name)
     try:
         view = labels.at(version) if version is not None else labels
-        type(view).save_file(view, out)
+        if fmt == "analysis":
+            view.export(out, labels_path=path)
+        elif fmt == "csv":
+            view.export_csv(out)
+        else:
+            type(view).save_file(view, out)
     finally:
         labels.close()
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out} ({fmt})")
 
 
 def _history_table(records: list[Any], title: str) -> Table:

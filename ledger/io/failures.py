@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ledger.errors import FormatError
+from ledger.errors import FormatError, MissingFileError
 
 
 @contextmanager
@@ -24,7 +24,7 @@ def format_errors(source: str, what: str) -> Iterator[None]:
     except FormatError:
         raise
     except FileNotFoundError as exc:
-        raise FormatError(source, "file does not exist") from exc
+        raise MissingFileError(source) from exc
     except MemoryError as exc:
         raise FormatError(source, "a dataset is too large to load (damaged file?)") from exc
     except RecursionError as exc:

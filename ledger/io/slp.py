@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from ledger.core.values import FRAME_IDX_LIMIT
-from ledger.errors import FormatError
+from ledger.errors import FormatError, MissingFileError
 from ledger.io import sleap_meta as meta_io
 from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import loads
@@ -85,7 +85,7 @@ def read_slp(path: str | os.PathLike[str]) -> ProjectData:
             handle = h5py.File(source, "r")
         except (OSError, ValueError) as exc:
             if not os.path.exists(source):
-                raise FormatError(source, "file does not exist") from exc
+                raise MissingFileError(source) from exc
             raise FormatError(source, f"not an HDF5 file or cannot be opened ({exc})") from exc
         with handle as f:
             data = _Reader(f, source).read()

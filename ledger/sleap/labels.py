@@ -32,9 +32,10 @@ from ledger.model.track import Track
 from ledger.model.video import Video
 from ledger.project.project import History, Project
 from ledger.sleap.cache import LabelsDataCache
+from ledger.sleap.labels_analysis import AnalysisMixin
 from ledger.sleap.labels_audit import AuditMixin
 from ledger.sleap.labels_defs import DefinitionsMixin
-from ledger.sleap.labels_edit import EditingMixin
+from ledger.sleap.labels_edit import EditingMixin, int_arg
 from ledger.sleap.labels_files import FilesMixin
 from ledger.sleap.labels_merge import MergeMixin
 from ledger.sleap.registry import InstanceRecord, Registry
@@ -42,7 +43,7 @@ from ledger.store.base import Store
 from ledger.store.memory import MemoryStore
 
 
-class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin):
+class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin, AnalysisMixin):
     """A SLEAP project whose every change is an event in a ledger."""
 
     def __init__(self, labeled_frames: Iterable[LabeledFrame] | None = None,
@@ -258,7 +259,9 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin)
             yield self._frame_at_row(r)
 
     def __getitem__(self, key: Any) -> Any:
-        return self.get(key)
+        """Like `get`, but an unknown key raises `NotFoundError` (a ``KeyError``),
+        as SLEAP's ``__getitem__`` does."""
+        return self.get(key, raise_errors=True)
 
     def get(self, key: Any, *secondary: Any, use_cache: bool = False,
             raise_errors: bool = False) -> Any:
@@ -321,8 +324,12 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin)
         vid = self._vid(video)
         if frame_idx is None:
             return [] if vid is None else [self._frame_at_row(r) for r in self._rows_of_video(vid)]
-        single = isinstance(frame_idx, int | np.integer)
-        wanted = [int(frame_idx)] if single else [int(i) for i in frame_idx]  # type: ignore[union-attr]
+        single = isinstance(frame_idx, int | np.integer) and not isinstance(frame_idx, bool)
+        if not single and (isinstance(frame_idx, str | bytes | float | bool | np.floating)
+                           or not isinstance(frame_idx, Iterable)):
+            raise ValidationError(f"frame_idx must be an int or a list of ints, not {frame_idx!r}")
+        wanted = [int_arg(i, "frame_idx") for i in  # type: ignore[union-attr]
+                  ([frame_idx] if single else frame_idx)]
         out = []
         for f in wanted:
             row = None if vid is None else self._state.frames.row_of(vid, f)
@@ -338,7 +345,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin)
         if vid is None:
             return None
         if frame_idx is not None:
-            row = self._state.frames.row_of(vid, int(frame_idx))
+            row = self._state.frames.row_of(vid, int_arg(frame_idx, "frame_idx"))
             return None if row is None else self._frame_at_row(row)
         rows = self._rows_of_video(vid)
         return self._frame_at_row(rows[0]) if rows else None

@@ -388,6 +388,8 @@ class EditingMixin:
         target = skel.node(node)
         pos = skel.node_to_index(target)
         x, y = float_arg(x, "x"), float_arg(y, "y")
+        if math.isinf(x) or math.isinf(y):
+            raise ValidationError(f"a point must be finite (or NaN for missing), not ({x}, {y})")
         if score is not None:
             score = float_arg(score, "score")
         table = self._state.instances

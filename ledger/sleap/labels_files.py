@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ledger.core.ids import IdSource
-from ledger.errors import FormatError, ValidationError
+from ledger.errors import FormatError, MissingFileError, ValidationError
 from ledger.io.project_convert import export_project, import_events
 
 if TYPE_CHECKING:
@@ -76,18 +76,22 @@ class FilesMixin:
     @classmethod
     def load_file(cls, filename: str | os.PathLike[str], video_search: VideoSearch = None,
                   *args: Any, author: str | None = None, ids: IdSource | None = None,
-                  project: Project | None = None, progress: Any = None,
+                  project: Project | None = None,
                   **kwargs: Any) -> Labels:
         """Load a `.slp` or SLEAP JSON file into a new in-memory ledger, or into
-        ``project`` (an empty durable one: that is how ``ledger import`` writes the
-        file's arrays once, with no second in-memory copy)."""
+        ``project`` (an empty one). Missing videos are looked for next to the file,
+        then in ``video_search`` (see `ledger.io.video_search`); a missing file
+        raises `MissingFileError`, which is also a ``FileNotFoundError``."""
         from ledger.io.sleap_json import read_sleap_json
         from ledger.io.slp import read_slp
+        from ledger.io.video_search import search_videos
 
         if kwargs.get("match_to") is not None:
             raise ValidationError("load_file(match_to=...) is not supported; load, then use "
                                   "extend_from(..., unify=True)")
         path = os.fspath(filename)
+        if not os.path.exists(path):
+            raise MissingFileError(path)
         kind = _suffix_kind(path)
         if kind is None:
             raise FormatError(path, "no file format adaptor could read this file "
@@ -95,20 +99,15 @@ class FilesMixin:
         data = read_slp(path) if kind == "slp" else read_sleap_json(path)
         for message in data.warnings:
             warnings.warn(f"{path}: {message}", stacklevel=2)
-        if video_search is not None:
-            callback = video_search if callable(video_search) else make_video_callback(
-                [video_search] if isinstance(video_search, str | os.PathLike) else video_search)
-            dicts = [{"backend": v.backend} for v in data.videos]
-            callback(dicts)
-            for v, d in zip(data.videos, dicts, strict=True):
-                v.backend = d["backend"]
+        dicts = [{"backend": v.backend} for v in data.videos]
+        search_videos(path, dicts, video_search)  # SLEAP's rule: the file's folder first
+        for v, d in zip(data.videos, dicts, strict=True):
+            v.backend = d["backend"]
         if project is not None and project.head:
             raise ValidationError(f"{project.describe()}: not empty; import into a new ledger")
         labels = cls(author=author, ids=ids, project=project)  # type: ignore[call-arg]
         events = import_events(data, labels.project.ids)
         del data  # what the events do not share is freed before they are applied
-        if progress is not None:
-            progress("writing")
         labels.project.commit(events, f"import {os.path.basename(path)}")
         return labels  # type: ignore[return-value]
 
