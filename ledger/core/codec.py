@@ -54,6 +54,8 @@ def _dec_hook(typ: type, obj: Any) -> Any:
 
 _encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
 _event_decoder = msgspec.msgpack.Decoder(AnyEvent, ext_hook=_ext_hook, dec_hook=_dec_hook)
+_events_decoder = msgspec.msgpack.Decoder(list[AnyEvent], ext_hook=_ext_hook,
+                                          dec_hook=_dec_hook)
 _any_decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
 
 
@@ -67,6 +69,15 @@ def encode_event(event: Event) -> bytes:
 
 def decode_event(blob: bytes | memoryview) -> Event:
     return _event_decoder.decode(blob)
+
+
+def decode_events(blobs: list[bytes]) -> list[Event]:
+    """Many encoded events in one decoder call: a msgpack array is its header
+    followed by its items, so the bodies are joined behind an array header (replay
+    reads thousands of small records; one call each would cost more than applying
+    them)."""
+    header = b"\xdd" + len(blobs).to_bytes(4, "big")
+    return _events_decoder.decode(header + b"".join(blobs))
 
 
 def decode_any(blob: bytes | memoryview) -> Any:

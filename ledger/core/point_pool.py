@@ -158,6 +158,18 @@ class PointPool:
                 out[name][pos] = seg.cols[name][local]
         return out, False
 
+    def scatter(self, idx: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+        """Write point ``idx[i]`` from ``columns[name][i]`` (distinct indices), one
+        vectorised write per segment touched; borrowed segments are copied first."""
+        which = np.searchsorted(np.asarray(self.bases, dtype=np.int64), idx, side="right") - 1
+        for k in np.unique(which).tolist():
+            pos = np.flatnonzero(which == k)
+            local = idx[pos] - self.bases[k]
+            seg = self.segments[k]
+            seg.own()
+            for name in NAMES:
+                seg.cols[name][local] = columns[name][pos]
+
     def _gather_range(self, first: int, total: int) -> tuple[dict[str, np.ndarray], bool]:
         """Points ``first .. first + total - 1``: views when one segment (or borrowed
         neighbours cut from one event array) holds them, else one copy."""

@@ -29,6 +29,7 @@ import numpy as np
 
 from ledger.core import events as ev
 from ledger.core.apply import apply_event
+from ledger.core.apply_bulk import apply_events
 from ledger.core.codec import freeze_arrays
 from ledger.core.events import Event, invert
 from ledger.core.record import DO, REDO, UNDO, Record, TxInfo
@@ -155,8 +156,7 @@ class EventLedger:
                               f"{found[0]} ({exc})", UserWarning, stacklevel=3)
                 state, start = State(), 0
         if seq > start:
-            for rec in self.store.read(start + 1, seq):
-                apply_event(state, rec.event)
+            apply_events(state, self.store.read_events(start + 1, seq))
         return state, start
 
     def add_commit_listener(self, listener: Callable[[list[Record]], None]) -> None:

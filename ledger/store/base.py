@@ -84,6 +84,11 @@ class Store(ABC):
     def read(self, start: int = 1, stop: int | None = None) -> Iterator[Record]:
         """Records ``start <= seq <= stop`` (to the head when None), hashes filled in."""
 
+    def read_events(self, start: int = 1, stop: int | None = None) -> Iterator[Any]:
+        """Just the events of `read` (what replay needs); a store may decode them
+        in bulk."""
+        return (rec.event for rec in self.read(start, stop))
+
     @abstractmethod
     def read_envelopes(self, start: int = 1, stop: int | None = None) -> Iterator[Envelope]:
         """Like `read` without the events: no payload is fetched or decoded."""

@@ -69,6 +69,7 @@ from ledger.core.codec import (
     array_digest,
     decode_any,
     decode_event,
+    decode_events,
     decode_payload,
     encode,
     encode_payload,
@@ -211,11 +212,11 @@ class SqliteStore(Store):
                 (lo, hi))
             try:
                 while len(rows) < _READ_BATCH_ROWS and size < _READ_BATCH_BYTES:
-                    row = cur.fetchone()
-                    if row is None:
+                    more = cur.fetchmany(64)
+                    if not more:
                         break
-                    rows.append(row)
-                    size += len(row[-1]) if isinstance(row[-1], bytes) else 0
+                    rows.extend(more)
+                    size += sum(len(r[-1]) for r in more if isinstance(r[-1], bytes))
             finally:
                 cur.close()
         return rows
@@ -251,6 +252,31 @@ class SqliteStore(Store):
             yield Record(seq=seq, tx=tx, author=author, time=time, message=message,
                          tool_version=tool, tx_kind=tx_kind, ref=ref, event=event, hash=hsh,
                          meta=self._meta(seq, meta))
+
+    def read_events(self, start: int = 1, stop: int | None = None) -> Iterator[AnyEvent]:
+        """The events of records ``start..stop``, small ones decoded a batch at a time
+        (one decoder call per batch); a batch that fails is decoded one by one, so
+        damage is reported with its seq."""
+        rows = self._rows("seq, n_blobs, body", start, stop)
+        batch: list[tuple[int, bytes]] = []
+        for seq, n_blobs, body in rows:
+            if not n_blobs:
+                batch.append((seq, body))
+                if len(batch) < _READ_BATCH_ROWS:
+                    continue
+            yield from self._decode_batch(batch)
+            batch = []
+            if n_blobs:
+                yield self.decode_body(seq, body, n_blobs)
+        yield from self._decode_batch(batch)
+
+    def _decode_batch(self, batch: list[tuple[int, bytes]]) -> list[AnyEvent]:
+        if not batch:
+            return []
+        try:
+            return decode_events([body for _, body in batch])
+        except Exception:  # noqa: BLE001 - find the damaged record and name it
+            return [self.decode_body(seq, body, 0) for seq, body in batch]
 
     def _meta(self, seq: int, blob: bytes | None) -> dict[str, Any]:
         try:

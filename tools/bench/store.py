@@ -87,8 +87,8 @@ def timed_replay(path: str) -> float:
     t0 = time.perf_counter()
     with SqliteStore(path, read_only=True) as store:
         state = State()
-        for rec in store.read():
-            apply_event(state, rec.event)
+        for event in store.read_events():
+            apply_event(state, event)
     return time.perf_counter() - t0
 
 
