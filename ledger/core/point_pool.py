@@ -79,19 +79,34 @@ class PointPool:
             self._new_segment(seg, arrays, a)
         return base
 
-    def to_segments(self) -> list[dict[str, np.ndarray]]:
-        """Each segment's live columns, as views (for snapshots: no copy is made,
-        and a segment still borrowed from an event is the event's own bytes)."""
-        return [{name: s.view(name) for name in NAMES} for s in self.segments]
+    def to_segments(self) -> list[dict[str, Any]]:
+        """Each segment's live columns, as views (for snapshots: no copy is made).
+        A segment still borrowed from an event is given as that event's whole
+        arrays plus its range, so a snapshot refers to the very arrays the event
+        stored instead of storing a slice of them again."""
+        out: list[dict[str, Any]] = []
+        for seg, (origin, offset) in zip(self.segments, self.origins, strict=True):
+            if origin is not None and seg.shared:
+                out.append({"origin": {name: origin[name] for name in NAMES},
+                            "start": offset, "stop": offset + seg.n})
+            else:
+                out.append({name: seg.view(name) for name in NAMES})
+        return out
 
-    def from_segments(self, segments: list[dict[str, np.ndarray]]) -> None:
+    def from_segments(self, segments: list[dict[str, Any]]) -> None:
         """Replace the pool by borrowed segments holding ``segments`` (read-only,
         copied on first write, like an import's columns)."""
         self.bases, self.segments, self.origins, self.n = [], [], [], 0
-        for columns in segments:
-            if len(columns["x"]):
+        for item in segments:
+            if "origin" in item:
+                origin, a, b = item["origin"], int(item["start"]), int(item["stop"])
+                if b > a:
+                    seg = Columns(POINT_COLUMNS)
+                    seg.adopt({name: origin[name][a:b] for name in NAMES})
+                    self._new_segment(seg, origin, a)
+            elif len(item["x"]):
                 seg = Columns(POINT_COLUMNS)
-                seg.adopt({name: columns[name] for name in NAMES})
+                seg.adopt({name: item[name] for name in NAMES})
                 self._new_segment(seg)
 
     # ----------------------------------------------------------------- access

@@ -42,9 +42,23 @@ def _zstd():  # noqa: ANN202 - imported lazily: `import ledger` stays light
 
 
 def _shuffle(flat: np.ndarray, itemsize: int) -> np.ndarray:
+    """Byte ``j`` of every item, for j = 0, 1, ...: one contiguous write per byte
+    position (about twice as fast as numpy's transposed copy)."""
     if itemsize == 1:
         return flat
-    return np.ascontiguousarray(flat.reshape(-1, itemsize).T)
+    items = flat.reshape(-1, itemsize)
+    out = np.empty((itemsize, items.shape[0]), np.uint8)
+    for j in range(itemsize):
+        out[j] = items[:, j]
+    return out.reshape(-1)
+
+
+def _unshuffle_into(out: np.ndarray, raw: np.ndarray, itemsize: int) -> None:
+    """The inverse of `_shuffle`, written into ``out`` (contiguous reads)."""
+    items = out.reshape(-1, itemsize)
+    planes = raw.reshape(itemsize, -1)
+    for j in range(itemsize):
+        items[:, j] = planes[j]
 
 
 def _pack(chunk: np.ndarray, itemsize: int) -> tuple[int, bytes]:
@@ -114,7 +128,7 @@ def decode_parts(parts: Iterable[tuple[int, bytes | memoryview]], nbytes: int, i
             if itemsize == 1:
                 out[at:at + size] = raw
             else:
-                out[at:at + size].reshape(-1, itemsize)[:] = raw.reshape(itemsize, -1).T
+                _unshuffle_into(out[at:at + size], raw, itemsize)
         else:
             raise ValueError(f"unknown part codec {codec}")
         at += size
