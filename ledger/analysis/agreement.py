@@ -274,7 +274,7 @@ class Agreement:
         """JSON-ready: summary, per-node figures and the least agreeing pairs."""
         return {**self.summary(), "sigma": self.sigma,
                 "nodes": {k: {**v, "pck": {_key(t): _num(x) for t, x in v["pck"].items()},
-                              **{q: _num(v[q]) for q in ("p50", "p90", "p95", "p99")}}
+                              **{q: _num(v[q]) for q in ("mean", "p50", "p90", "p95", "p99")}}
                           for k, v in self.nodes.items()},
                 "worst": self.worst(10)}
 
