@@ -38,7 +38,6 @@ from typing import Any, Literal
 import numpy as np
 
 from ledger.core.columns import ranges_to_index
-from ledger.core.ids import NO_ID
 from ledger.core.state import State
 from ledger.diffing import gather as g
 from ledger.diffing.matching import match_videos
@@ -53,10 +52,9 @@ def bbox_area(points: np.ndarray) -> np.ndarray:
 
     Example: ``bbox_area(np.array([[[0, 0], [4, 3]]]))`` is ``array([12.])``."""
     pts = np.asarray(points, dtype=np.float64)
-    missing = np.isnan(pts).any(axis=-1, keepdims=True)
-    hi = np.where(missing, -np.inf, pts).max(axis=-2)
-    lo = np.where(missing, np.inf, pts).min(axis=-2)
-    area = np.prod(hi - lo, axis=-1)
+    x, y = pts[..., 0], pts[..., 1]
+    area = ((np.fmax.reduce(x, axis=-1) - np.fmin.reduce(x, axis=-1))
+            * (np.fmax.reduce(y, axis=-1) - np.fmin.reduce(y, axis=-1)))
     return np.where(np.isfinite(area), area, 0.0)
 
 
@@ -89,16 +87,24 @@ class Annotations:
 
     ``key`` packs (video code, frame index) in the reference project's video
     order (-1 where the video is not in it); ``track`` codes track names (-1
-    untracked); ``points`` is (n, K, 2) by node name, NaN where not visible.
+    untracked); ``x`` and ``y`` are (n, K) by node name, NaN where not visible
+    (views of the state's columns when nothing needs masking).
 
-    Example: ``Annotations.of(state, ["head", "tail"], {vid: 0}, {}).points.shape``."""
+    Example: ``Annotations.of(state, ["head", "tail"], {vid: 0}, {}).x.shape``."""
 
     ids: np.ndarray
     video: np.ndarray
     frame_idx: np.ndarray
     key: np.ndarray
     track: np.ndarray
-    points: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    frame_row: np.ndarray | None = None
+
+    @property
+    def points(self) -> np.ndarray:
+        """(n, K, 2) x and y together (a copy)."""
+        return np.stack((self.x, self.y), axis=-1)
 
     @classmethod
     def of(cls, state: State, nodes: list[str], video_code: dict[int, int],
@@ -112,18 +118,34 @@ class Annotations:
         key = np.where(codes >= 0, (codes << g.VIDEO_SHIFT) | frame_idx, -1)
         names = {t: track_code[d.name] for t, d in state.tracks.items() if d.name in track_code}
         track = _lookup(names, c["track"][rows], -1)
-        points = np.full((len(rows), len(nodes), 2), np.nan)
         skel = c["skeleton"][rows]
         where = {n: j for j, n in enumerate(nodes)}
-        for sid in np.unique(skel).tolist():
-            sel = np.flatnonzero(skel == sid)
+        sids = np.unique(skel).tolist()
+        x = y = None
+        for sid in sids:
+            sel = np.flatnonzero(skel == sid) if len(sids) > 1 else slice(None)
             own = [n.name for n in state.skeletons[sid].nodes]
-            block = g.points_block(state, rows[sel], len(own))
-            block[..., :2][block[..., 2] == 0] = np.nan
+            cols = g.point_columns(state, rows[sel], len(own))
+            bx = cols["x"].astype(np.float64, copy=False)
+            by = cols["y"].astype(np.float64, copy=False)
+            hidden = cols["visible"] == 0
+            if hidden.any():
+                bx, by = np.where(hidden, np.nan, bx), np.where(hidden, np.nan, by)
+            if len(sids) == 1 and own == nodes:
+                x, y = bx, by
+                break
+            if x is None:
+                x, y = np.full((len(rows), len(nodes)), np.nan), \
+                    np.full((len(rows), len(nodes)), np.nan)
             for k, name in enumerate(own):
                 if name in where:
-                    points[sel, where[name]] = block[:, k, :2]
-        return cls(c["id"][rows].copy(), video, frame_idx, key, track, points)
+                    x[sel, where[name]] = bx[:, k]
+                    y[sel, where[name]] = by[:, k]
+        if x is None or y is None:
+            x, y = np.full((len(rows), len(nodes)), np.nan), \
+                np.full((len(rows), len(nodes)), np.nan)
+        return cls(c["id"][rows].copy(), video, frame_idx, key, track, x, y,
+                   c["frame"][rows].copy())
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -163,12 +185,34 @@ def pair_oks(a: Annotations, b: Annotations, ia: np.ndarray, ib: np.ndarray,
     """OKS of each candidate pair, ``a`` as reference (in chunks, to bound memory).
 
     Example: ``pair_oks(a, b, *candidate_pairs(a, b))``."""
-    out = np.zeros(len(ia))
-    area = bbox_area(a.points)
+    return pair_scores(a, b, ia, ib, sigma)[0]
+
+
+def pair_scores(a: Annotations, b: Annotations, ia: np.ndarray, ib: np.ndarray,
+                sigma: float | np.ndarray = 0.025) -> tuple[np.ndarray, np.ndarray]:
+    """(OKS, squared distances (pairs × nodes, inf where either side lacks the
+    node)) of candidate pairs, ``a`` as reference; the same formula as `oks`.
+
+    Example: ``score, d2 = pair_scores(a, b, *candidate_pairs(a, b))``."""
+    k = a.x.shape[1]
+    spread = (2 * np.broadcast_to(np.asarray(sigma, dtype=np.float64), (k,))) ** 2
+    area = ((np.fmax.reduce(a.x, axis=1) - np.fmin.reduce(a.x, axis=1))
+            * (np.fmax.reduce(a.y, axis=1) - np.fmin.reduce(a.y, axis=1)))
+    scale = 2 * (np.where(np.isfinite(area), area, 0.0) + np.spacing(1))
+    n_ref = (~np.isnan(a.x)).sum(axis=1)
+    score = np.zeros(len(ia))
+    d2 = np.empty((len(ia), k))
     for s in range(0, len(ia), _CHUNK):
         ja, jb = ia[s:s + _CHUNK], ib[s:s + _CHUNK]
-        out[s:s + _CHUNK] = oks(a.points[ja], b.points[jb], sigma, area[ja])
-    return out
+        part = np.square(a.x[ja] - b.x[jb])
+        part += np.square(a.y[ja] - b.y[jb])
+        np.nan_to_num(part, copy=False, nan=np.inf)
+        d2[s:s + _CHUNK] = part
+        part /= -(scale[ja][:, None] * spread)
+        np.exp(part, out=part)
+        n = n_ref[ja]
+        score[s:s + _CHUNK] = np.where(n > 0, part.sum(axis=1) / np.maximum(n, 1), 0.0)
+    return score, d2
 
 
 def greedy_pairs(ia: np.ndarray, ib: np.ndarray, score: np.ndarray, min_score: float = 0.0
@@ -210,7 +254,8 @@ class Agreement:
     """Agreement of two annotations (see the module docstring).
 
     ``oks`` and ``distances`` (matched pairs × nodes, NaN where a node is missing
-    on either side) keep the detail; ``nodes`` holds the per-node figures.
+    on either side) keep the detail, ``pairs`` the matched instance ids, video
+    ids, frame indices and ``a``'s track ids; ``nodes`` holds the per-node figures.
 
     Example: ``ag.to_dict()["nodes"]["head"]["pck"]["5"]``."""
 
@@ -227,6 +272,7 @@ class Agreement:
     visible_a: np.ndarray
     visible_b: np.ndarray
     pairs: dict[str, np.ndarray] = field(repr=False)
+    names: dict[str, dict[int, str]] = field(default_factory=dict, repr=False)
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
@@ -257,8 +303,10 @@ class Agreement:
         file, frame, track and instance ids. Example: ``ag.worst(3)[0]["oks"]``."""
         order = np.argsort(self.oks, kind="stable")[:n]
         p = self.pairs
-        return [{"video": p["video"][k], "frame_idx": int(p["frame_idx"][k]),
-                 "track": p["track"][k], "oks": float(self.oks[k]),
+        return [{"video": self.names["video"].get(int(p["video"][k]), str(p["video"][k])),
+                 "frame_idx": int(p["frame_idx"][k]),
+                 "track": self.names["track"].get(int(p["track"][k])),
+                 "oks": float(self.oks[k]),
                  "a_instance": int(p["a"][k]), "b_instance": int(p["b"][k])}
                 for k in order.tolist()]
 
@@ -292,27 +340,37 @@ def _key(t: float) -> str:
 
 
 def node_figures(dist: np.ndarray, vis_a: np.ndarray, vis_b: np.ndarray,
-                 thresholds: tuple[float, ...]) -> dict[str, Any]:
-    """Distance percentiles and PCK of one node over matched pairs.
+                 thresholds: tuple[float, ...], names: list[str]) -> dict[str, dict[str, Any]]:
+    """Per node, over matched pairs (rows of ``dist``, one column per node):
+    distance mean and percentiles where both sides have the node, PCK where
+    either has it.
 
-    Example: ``node_figures(np.array([1., 3.]), np.ones(2, bool), np.ones(2, bool), (2,))``."""
+    Example: ``node_figures(np.array([[1.], [3.]]), ok, ok, (2,), ["head"])``."""
     both = vis_a & vis_b
     either = vis_a | vis_b
-    d = dist[both]
-    pct = np.percentile(d, [50, 90, 95, 99]) if len(d) else np.full(4, np.nan)
-    n = int(either.sum())
-    return {"n": int(both.sum()), "visible_only_a": int((vis_a & ~vis_b).sum()),
-            "visible_only_b": int((vis_b & ~vis_a).sum()),
+    n_both, n_either = both.sum(axis=0), either.sum(axis=0)
+    hits = {t: ((dist < t) & either).sum(axis=0) for t in thresholds}
+    dist_t, both_t = np.ascontiguousarray(dist.T), np.ascontiguousarray(both.T)
+    out = {}
+    for j, name in enumerate(names):
+        d = dist_t[j][both_t[j]]
+        pct = np.percentile(d, [50, 90, 95, 99]) if len(d) else np.full(4, np.nan)
+        out[name] = {
+            "n": int(n_both[j]), "visible_only_a": int((vis_a[:, j] & ~vis_b[:, j]).sum()),
+            "visible_only_b": int((vis_b[:, j] & ~vis_a[:, j]).sum()),
             "mean": float(d.mean()) if len(d) else float("nan"),
             "p50": float(pct[0]), "p90": float(pct[1]), "p95": float(pct[2]),
             "p99": float(pct[3]),
-            "pck": {t: (float((dist[either] < t).sum() / n) if n else float("nan"))
+            "pck": {t: float(hits[t][j] / n_either[j]) if n_either[j] else float("nan")
                     for t in thresholds}}
+    return out
 
 
 def _n_frames(ann: Annotations) -> int:
     if not len(ann):
         return 0
+    if ann.frame_row is not None:
+        return len(np.unique(ann.frame_row))
     return len(np.unique(np.stack([ann.video, ann.frame_idx], axis=1), axis=0))
 
 
@@ -385,21 +443,20 @@ def agreement(a: Any, b: Any, sigma: float | list[float] = 0.025,
         if sig.ndim and len(sig) != len(nodes):
             raise ValueError(f"sigma has {len(sig)} values for {len(nodes)} nodes {nodes}")
         ia, ib = candidate_pairs(ann_a, ann_b)
-        score = pair_oks(ann_a, ann_b, ia, ib, sig)
+        score, d2 = pair_scores(ann_a, ann_b, ia, ib, sig)
         keep = greedy_pairs(ia, ib, score, min_oks)
         ia, ib, score = ia[keep], ib[keep], score[keep]
-        pa, pb = ann_a.points[ia], ann_b.points[ib]
-        dist = np.hypot(pa[..., 0] - pb[..., 0], pa[..., 1] - pb[..., 1])
-        vis_a, vis_b = ~np.isnan(pa[..., 0]), ~np.isnan(pb[..., 0])
-        names = {v: os.path.basename(str(sa.videos[v].backend.get("filename", v)))
-                 for v in sa.video_order}
-        tnames = {t: sa.tracks[t].name for t in sa.track_order}
-        track_ids = sa.instances.cols.cols["track"][g.rows_of(sa, ann_a.ids[ia])] \
-            if len(ia) else np.zeros(0, np.int64)
-        pairs = {"a": ann_a.ids[ia], "b": ann_b.ids[ib],
-                 "video": [names[v] for v in ann_a.video[ia].tolist()],
-                 "frame_idx": ann_a.frame_idx[ia],
-                 "track": [None if t == NO_ID else tnames.get(t) for t in track_ids.tolist()]}
+        vis_a, vis_b = ~np.isnan(ann_a.x[ia]), ~np.isnan(ann_b.x[ib])
+        dist = np.sqrt(d2[keep])
+        dist[np.isinf(dist)] = np.nan
+        labels = {"video": {v: os.path.basename(str(sa.videos[v].backend.get("filename", v)))
+                            for v in sa.video_order},
+                  "track": {t: sa.tracks[t].name for t in sa.track_order}}
+        rows_a = sa.instances.cols.cols  # track ids of a's instances, by row
+        track_ids = rows_a["track"][g.rows_of(sa, ann_a.ids[ia])] if len(ia) else \
+            np.zeros(0, np.int64)
+        pairs = {"a": ann_a.ids[ia], "b": ann_b.ids[ib], "video": ann_a.video[ia],
+                 "frame_idx": ann_a.frame_idx[ia], "track": track_ids}
         keys_a = np.unique(ann_a.key[ann_a.key >= 0])
         keys_b = np.unique(ann_b.key[ann_b.key >= 0])
         out = Agreement(
@@ -408,9 +465,8 @@ def agreement(a: Any, b: Any, sigma: float | list[float] = 0.025,
             frames_a=_n_frames(ann_a), frames_b=_n_frames(ann_b),
             frames_both=len(np.intersect1d(keys_a, keys_b, assume_unique=True)),
             instances_a=len(ann_a), instances_b=len(ann_b), oks=score, distances=dist,
-            visible_a=vis_a, visible_b=vis_b, pairs=pairs)
-        out.nodes = {name: node_figures(dist[:, j], vis_a[:, j], vis_b[:, j], tuple(pck))
-                     for j, name in enumerate(nodes)}
+            visible_a=vis_a, visible_b=vis_b, pairs=pairs, names=labels)
+        out.nodes = node_figures(dist, vis_a, vis_b, tuple(pck), nodes)
         return out
     finally:
         for c in (close_a, close_b):

@@ -80,7 +80,7 @@ def cluster(anns: list[Annotations], sigma: float | np.ndarray = 0.025, min_oks:
     ok = first.key >= 0
     out = [np.where(ok, np.cumsum(ok) - 1, -1)]
     rep = Annotations(first.ids[ok], first.video[ok], first.frame_idx[ok], first.key[ok],
-                      first.track[ok], first.points[ok])
+                      first.track[ok], first.x[ok], first.y[ok])
     for b in anns[1:]:
         ia, ib = candidate_pairs(rep, b)
         score = (pair_oks(rep, b, ia, ib, sigma) + pair_oks(b, rep, ib, ia, sigma)) / 2
@@ -90,7 +90,7 @@ def cluster(anns: list[Annotations], sigma: float | np.ndarray = 0.025, min_oks:
         new = (cid < 0) & (b.key >= 0)
         cid[new] = len(rep) + np.arange(int(new.sum()))
         rep = Annotations(*(np.concatenate([getattr(rep, f), getattr(b, f)[new]]) for f in (
-            "ids", "video", "frame_idx", "key", "track", "points")))
+            "ids", "video", "frame_idx", "key", "track", "x", "y")))
         out.append(cid)
     return out
 

@@ -80,7 +80,7 @@ def test_matches_by_track_when_both_tracked() -> None:
     untracked = project({0: [q + 1, p + 1]})                       # by OKS, not order
     ag = ledger.agreement(a, untracked)
     assert ag.matched == 2 and ag.mean_oks == pytest.approx(math.exp(-2 / 12.5))
-    assert sorted(ag.pairs["track"]) == ["f", "m"]
+    assert sorted(w["track"] for w in ag.worst()) == ["f", "m"]
     assert ag.nodes["head"]["p50"] == pytest.approx(math.sqrt(2))
 
 
