@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 # imports the SLEAP facade, h5py or the merge machinery.
 _EXPORTS = {
     "RangeList": "ledger.core.rangelist",
+    "Agreement": "ledger.analysis.agreement", "agreement": "ledger.analysis.agreement",
+    "consensus": "ledger.analysis.consensus",
     "Diff": "ledger.diffing", "diff": "ledger.diffing",
     "Conflict": "ledger.merging", "MergeResult": "ledger.merging", "merge": "ledger.merging",
     **{name: "ledger.model" for name in (
@@ -54,6 +56,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from ledger.analysis.agreement import Agreement, agreement
+    from ledger.analysis.consensus import consensus
     from ledger.core.rangelist import RangeList
     from ledger.diffing import Diff, diff
     from ledger.merging import Conflict, MergeResult, merge
@@ -78,7 +82,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["Conflict", "Diff", "Instance", "LabeledFrame", "Labels", "LabelsDataCache",
-           "MergeResult", "Node", "Point", "PredictedInstance", "PredictedPoint", "Project",
-           "RangeList", "Skeleton", "SuggestionFrame", "Track", "Video", "clone", "diff", "fork",
-           "load_file", "merge", "open"]
+__all__ = ["Agreement", "Conflict", "Diff", "Instance", "LabeledFrame", "Labels",
+           "LabelsDataCache", "MergeResult", "Node", "Point", "PredictedInstance",
+           "PredictedPoint", "Project", "RangeList", "Skeleton", "SuggestionFrame", "Track",
+           "Video", "agreement", "clone", "consensus", "diff", "fork", "load_file", "merge",
+           "open"]

@@ -332,25 +332,26 @@ def _size(path: str) -> str:
 
 @main.command()
 @click.argument("path")
-@click.argument("video", type=int)
+@click.argument("video")
 @click.argument("frame", type=int)
 @project_option
 @guarded
-def blame(path: str, video: int, frame: int, project_name: str | None) -> None:
-    """Who created and who last changed each instance of a frame."""
+def blame(path: str, video: str, frame: int, project_name: str | None) -> None:
+    """Who created and who last changed each instance of a frame (VIDEO: index or
+    file name); removed instances are listed with who removed them."""
     labels = _open(path, read_only=True, project=project_name)
     try:
-        if not 0 <= video < len(labels.videos):
-            raise LedgerError(f"{_title(path)}: no video {video} (has {len(labels.videos)})")
-        rows = labels.blame(labels.videos[video], frame)
+        rows = labels.blame(labels.find_video(video), frame)
     finally:
         labels.close()
     table = Table(title=f"{_title(path)} video {video} frame {frame}")
     for col in ("#", "instance", "track", "created", "last changed"):
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(str(row["index"]), row["kind"], str(row["track"]),
-                      _who(row["created"]), _who(row["last_changed"]))
+        removed = row.get("removed")
+        table.add_row(str(row["index"]) if row["index"] is not None else "-",
+                      row["kind"] + (" (removed)" if removed else ""), str(row["track"]),
+                      _who(row["created"]), _who(removed or row["last_changed"]))
     console.print(table)
 
 
@@ -398,12 +399,14 @@ def demo(out: str | None) -> None:
 
 
 def _register_merge_commands() -> None:
+    from ledger.cli.collab import register as register_collab
     from ledger.cli.merge import diff_command, merge_command
     from ledger.cli.teams import register
 
     main.add_command(diff_command)
     main.add_command(merge_command)
     register(main)
+    register_collab(main)
 
 
 _register_merge_commands()

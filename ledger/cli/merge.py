@@ -3,8 +3,9 @@
 ``ledger diff A B``: each side is a ledger file, a ledger at a version
 (``PATH@SEQ`` or ``PATH@TAG``) or a `.slp`/SLEAP JSON file; prints a summary and
 per-frame detail, or ``--json``. ``ledger merge OURS THEIRS``: merges THEIRS (a
-ledger or a labels file) into the ledger OURS, lists conflicts and exits 1 while
-any remain unresolved (``--prefer ours|theirs`` resolves them all).
+ledger or a labels file) into the ledger OURS, lists conflicts by id (capped by
+``--limit``) and exits 1 while any remain unresolved, saying what to do next;
+``--resolve ID=ours|theirs|both|x,y`` resolves one, ``--prefer ours|theirs`` the rest.
 
 Register with ``main.add_command(diff_command)`` and ``main.add_command(merge_command)``.
 """
@@ -102,17 +103,42 @@ def diff_command(a: str, b: str, as_json: bool, frames: bool) -> None:
             c.close()
 
 
+def _choice(text: str) -> Any:
+    """``ours``/``theirs``/``both`` or a value ``x,y`` (or five numbers)."""
+    if text in ("ours", "theirs", "both"):
+        return text
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise LedgerError(f"--resolve takes ID=ours|theirs|both|x,y, not {text!r}") from None
+
+
+def _apply_resolutions(result: Any, specs: tuple[str, ...], author: str | None) -> None:
+    by_id = {c.id: c for c in result.conflicts}
+    for spec in specs:
+        ident, sep, choice = spec.partition("=")
+        if not sep or ident not in by_id:
+            known = ", ".join(list(by_id)[:10]) + ("…" if len(by_id) > 10 else "")
+            raise LedgerError(f"--resolve {spec!r}: no conflict {ident!r} in this merge "
+                              f"(ids: {known})")
+        result.resolve(by_id[ident], _choice(choice), author=author)
+
+
 @click.command("merge")
 @click.argument("ours")
 @click.argument("theirs")
 @click.option("--dry-run", is_flag=True, help="Report only; change nothing.")
+@click.option("--resolve", "resolutions", multiple=True, metavar="ID=CHOICE",
+              help="Resolve one conflict: ours, theirs, both (frames) or x,y (points).")
 @click.option("--prefer", type=click.Choice(["ours", "theirs"]), default=None,
-              help="Resolve every conflict this way.")
+              help="Resolve every conflict not given with --resolve this way.")
+@click.option("--limit", default=20, show_default=True, help="Conflicts to list.")
 @click.option("--message", "-m", default="merge", help="Message of the merge transaction.")
 @click.option("--author", default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def merge_command(ours: str, theirs: str, dry_run: bool, prefer: str | None, message: str,
-                  author: str | None, as_json: bool) -> None:
+def merge_command(ours: str, theirs: str, dry_run: bool, resolutions: tuple[str, ...],
+                  prefer: str | None, limit: int, message: str, author: str | None,
+                  as_json: bool) -> None:
     """Merge THEIRS into the ledger OURS; exits 1 while conflicts remain."""
     from ledger.merging import merge
 
@@ -125,6 +151,7 @@ def merge_command(ours: str, theirs: str, dry_run: bool, prefer: str | None, mes
     status = 0
     try:
         result = merge(lo, lt, dry_run=dry_run)
+        _apply_resolutions(result, resolutions, author)
         if prefer:
             result.resolve_all(prefer, author=author)
         if as_json:
@@ -133,11 +160,20 @@ def merge_command(ours: str, theirs: str, dry_run: bool, prefer: str | None, mes
             console.print(f"{result.info['mode']} merge, fork at seq {result.info['fork_seq']}: "
                           f"{len(result.conflicts)} conflict(s), "
                           f"{len(result.unresolved)} unresolved")
-            for c in result.conflicts:
+            listed = result.unresolved or result.conflicts
+            for c in listed[:limit]:
                 mark = "!" if c in result.unresolved else " "
                 console.print(f" {mark} {c.describe()}", markup=False)
+            if len(listed) > limit:
+                console.print(f"   … and {len(listed) - limit} more (--limit N or --json for "
+                              "all)", markup=False)
         if result.unresolved:
             status = 1
+            if not as_json:
+                console.print(
+                    f"nothing committed: resolve each with --resolve ID=ours|theirs|both|x,y "
+                    f"(e.g. --resolve {result.unresolved[0].id}=theirs) and/or --prefer "
+                    "ours|theirs for the rest, then run the merge again", markup=False)
         elif not dry_run:
             tx = result.commit(message, author=author)
             if not as_json:

@@ -42,6 +42,16 @@ def _ids_in(event: ev.Event) -> set[int]:
     return set()
 
 
+def _removed_batch(event: ev.Event) -> ev.InstanceBatch | None:
+    if isinstance(event, ev.InstancesRemoved):
+        return event.instances
+    if isinstance(event, ev.FramesRemoved):
+        return event.frames.instances
+    if isinstance(event, ev.VideoRemoved) and event.frames is not None:
+        return event.frames.instances
+    return None
+
+
 def _who(rec: Record) -> dict[str, Any]:
     return {"seq": rec.seq, "tx": rec.tx, "author": rec.author, "time": rec.time,
             "message": rec.message, "kind": rec.kind}
@@ -62,20 +72,57 @@ class AuditMixin:
         """A seq from a seq or a tag name."""
         return self.project.resolve_version(version)
 
-    def blame(self: Labels, video: Video, frame_idx: int) -> list[dict[str, Any]]:
+    def find_video(self: Labels, spec: int | str | Video) -> Video:
+        """A video by index, by file name (full path, then base name) or itself.
+
+        Example: ``labels.find_video("clip.mp4")``, ``labels.find_video(0)``."""
+        if not isinstance(spec, int | str):
+            return spec
+        videos = self.videos
+        if isinstance(spec, int) or spec.lstrip("-").isdigit():
+            k = int(spec)
+            if not 0 <= k < len(videos):
+                raise NotFoundError(f"no video {k} (has {len(videos)})")
+            return videos[k]
+        for rule in (lambda f: f == spec, lambda f: os.path.basename(f.replace("\\", "/"))
+                     == os.path.basename(spec.replace("\\", "/"))):
+            hits = [v for v in videos if rule(str(v.filename))]
+            if len(hits) == 1:
+                return hits[0]
+            if hits:
+                raise NotFoundError(f"{spec!r} names {len(hits)} videos; give the full path")
+        raise NotFoundError(f"no video {spec!r} (videos: "
+                            f"{', '.join(os.path.basename(str(v.filename)) for v in videos)})")
+
+    def blame(self: Labels, video: Video | int | str, frame_idx: int) -> list[dict[str, Any]]:
         """For each instance on a frame: the transaction that created it and the one
-        that last changed it (seq, tx, author, time, message, kind)."""
+        that last changed it (seq, tx, author, time, message, kind); instances
+        removed since are listed after the live ones with ``index`` None and
+        ``removed`` (who removed them). ``video`` is a `Video`, index or file name.
+
+        Example: ``[r["last_changed"]["author"] for r in labels.blame("clip.mp4", 12)]``."""
+        video = self.find_video(video)
+        vid = self._vid(video)
         lf = self.find_first(video, frame_idx)
-        if lf is None:
-            raise NotFoundError(f"no labelled frame {frame_idx} in {video!r}")
-        insts = list(lf.instances)
+        insts = list(lf.instances) if lf is not None else []
         wanted = {inst._id: k for k, inst in enumerate(insts)}
+        removed: dict[int, tuple[Record, int, int]] = {}  # id -> (record, kind, track)
+        for rec in self.project.history:
+            batch = _removed_batch(rec.event)
+            if batch is None:
+                continue
+            on = (batch.video == vid) & (batch.frame_idx == frame_idx)
+            for ident, kind, track in zip(batch.ids[on].tolist(), batch.kind[on].tolist(),
+                                          batch.track[on].tolist(), strict=True):
+                removed[ident] = (rec, kind, track)
+        gone = {i: v for i, v in removed.items() if i not in wanted}
+        if lf is None and not gone:
+            raise NotFoundError(f"no labelled frame {frame_idx} in {video!r}")
         created: dict[int, Record] = {}
         changed: dict[int, Record] = {}
+        keys = wanted.keys() | gone.keys()
         for rec in self.project.history:
-            hit = _ids_in(rec.event) & wanted.keys()
-            if not hit:
-                continue
+            hit = _ids_in(rec.event) & keys
             for ident in hit:
                 if isinstance(rec.event, _CREATES):
                     created[ident] = rec
@@ -87,7 +134,15 @@ class AuditMixin:
                         "kind": type(inst).__name__,
                         "track": None if inst.track is None else inst.track.name,
                         "created": None if c is None else _who(c),
-                        "last_changed": None if m is None else _who(m)})
+                        "last_changed": None if m is None else _who(m), "removed": None})
+        tracks = self.project.state.tracks
+        for ident, (rec, kind, track) in gone.items():
+            c, m = created.get(ident), changed.get(ident)
+            out.append({"instance": ident, "index": None,
+                        "kind": "PredictedInstance" if kind else "Instance",
+                        "track": tracks[track].name if track in tracks else None,
+                        "created": None if c is None else _who(c),
+                        "last_changed": None if m is None else _who(m), "removed": _who(rec)})
         return out
 
     def fork(self: Labels, path: str | os.PathLike[str], author: str | None = None) -> Labels:
