@@ -135,8 +135,21 @@ def import_(source: str, path: str, author: str | None) -> None:
     t0 = time.perf_counter()
     if os.path.exists(path):
         raise LedgerError(f"{path}: already exists; import into a new ledger file")
-    labels = Labels.load_file(source, author=author)
-    labels.project.fork(path).close()
+    if not sys.stdout.isatty():  # piped: no progress output
+        labels = Labels.load_file(source, author=author)
+        labels.project.fork(path).close()
+    else:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                      console=console.real(), transient=True) as bar:
+            size = os.path.getsize(source) if os.path.isfile(source) else None
+            reading = bar.add_task(f"reading {os.path.basename(source)}", total=size)
+            labels = Labels.load_file(source, author=author)
+            bar.update(reading, completed=size)
+            writing = bar.add_task(f"writing {os.path.basename(path)}",
+                                   total=labels.project.array_bytes())
+            labels.project.fork(path, progress=lambda n: bar.advance(writing, n)).close()
     console.print(f"imported {len(labels)} frames from {source} into {path} "
                   f"in {time.perf_counter() - t0:.2f} s")
 

@@ -15,12 +15,16 @@ class LazyConsole:
     def __init__(self) -> None:
         self._console: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Any:
+        """The console itself (for rich objects that take one, like progress bars)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console()
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
 
 
 def Table(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for rich's class

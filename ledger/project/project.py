@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, overload
@@ -267,9 +267,12 @@ class Project:
 
     # ----------------------------------------------------------------- forks
 
-    def fork(self, path: str | os.PathLike[str], author: str | None = None) -> Project:
+    def fork(self, path: str | os.PathLike[str], author: str | None = None, *,
+             progress: Callable[[int], None] | None = None) -> Project:
         """A new ledger file with this whole history (same hashes), opened as
-        ``author`` (default: ours). SQLite stores are copied page by page."""
+        ``author`` (default: ours). SQLite stores are copied page by page; other
+        stores are written once into a new file (``progress(n)`` hears of every
+        ``n`` bytes of array data written: see `array_bytes`)."""
         from ledger.store.sqlite import SqliteStore
 
         target = Path(path)
@@ -281,8 +284,20 @@ class Project:
         else:
             SqliteStore.create_from(target, (
                 self.records(lo, min(lo + _READ_PAGE - 1, self.head))
-                for lo in range(1, self.head + 1, _READ_PAGE)), summary=self.summary())
+                for lo in range(1, self.head + 1, _READ_PAGE)), summary=self.summary(),
+                progress=progress)
         return Project.open(target, author or self.author, create=False)
+
+    def array_bytes(self) -> int:
+        """Bytes of array data in the history's events (what `fork` reports)."""
+        from ledger.core.codec import encode_payload
+
+        seen: dict[str, int] = {}
+        for lo in range(1, self.head + 1, _READ_PAGE):
+            for rec in self.records(lo, min(lo + _READ_PAGE - 1, self.head)):
+                for digest, arr in encode_payload(rec.event).arrays.items():
+                    seen[digest] = arr.nbytes
+        return sum(seen.values())
 
     def fork_in_memory(self, author: str | None = None) -> Project:
         """The same history in a new in-memory project (for trials and merges)."""

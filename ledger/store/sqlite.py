@@ -55,7 +55,7 @@ import random
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,6 +132,8 @@ class SqliteStore(Store):
         self.path = Path(path)
         self.read_only = read_only
         self._journal = _journal
+        # hears of array bytes as they are written (`create_from` feeds a progress bar)
+        self.progress: Callable[[int], None] | None = None
         if synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
             raise ValidationError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous}")
         self.busy_timeout = busy_timeout
@@ -404,7 +406,7 @@ class SqliteStore(Store):
                              len(payload.arrays)))
                 links.extend((rec.seq, d) for d in payload.arrays)
                 parent = digest
-            insert_blobs(conn, packed)
+            insert_blobs(conn, packed, self.progress)
             conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES "
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             if links:
@@ -597,9 +599,11 @@ class SqliteStore(Store):
     @classmethod
     def create_from(cls, path: str | os.PathLike[str],
                     batches: Iterator[Sequence[Record]],
-                    summary: dict[str, Any] | None = None) -> None:
+                    summary: dict[str, Any] | None = None,
+                    progress: Callable[[int], None] | None = None) -> None:
         """Write a new ledger file holding ``batches`` of records (seqs from 1),
-        atomically and writing each byte once (see the module docstring)."""
+        atomically and writing each byte once (see the module docstring).
+        ``progress(n)`` hears of every ``n`` bytes of array data written."""
         target = Path(path)
         if target.exists():
             raise StoreError(f"{target}: already exists")
@@ -613,6 +617,7 @@ class SqliteStore(Store):
             finally:
                 conn.close()
             store = cls(tmp, create=False, synchronous="OFF", _journal="OFF")
+            store.progress = progress
             try:
                 head = 0
                 for batch in batches:

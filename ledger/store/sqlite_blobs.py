@@ -18,12 +18,12 @@ Every function runs inside the caller's transaction and lock.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from ledger.core.codec import ArrayRef
-from ledger.store.blob_codec import as_array, decode_parts, encode_parts
+from ledger.store.blob_codec import PART_BYTES, as_array, decode_parts, encode_parts
 
 BLOB_SCHEMA = (
     "CREATE TABLE blobs(digest TEXT PRIMARY KEY, nbytes INTEGER NOT NULL,"
@@ -62,16 +62,23 @@ def compress(arrays: dict[str, np.ndarray]) -> Packed:
             for digest, arr in arrays.items()}
 
 
-def insert_blobs(conn: sqlite3.Connection, packed: Packed) -> None:
+def insert_blobs(conn: sqlite3.Connection, packed: Packed,
+                 progress: Callable[[int], None] | None = None) -> None:
+    """Write the arrays this file lacks; ``progress(n)`` hears of every ``n`` bytes
+    of array data written (a progress bar's feed)."""
     for digest, (nbytes, itemsize, parts) in packed.items():
         cur = conn.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, 0)",
                            (digest, nbytes, itemsize))
         if cur.rowcount:
-            count = 0
+            count, step = 0, max(PART_BYTES // max(itemsize, 1), 1) * max(itemsize, 1)
             for k, (codec, data) in enumerate(parts):
                 conn.execute("INSERT INTO blob_parts VALUES (?, ?, ?, ?)", (digest, k, codec, data))
                 count += 1
+                if progress is not None:
+                    progress(min(step, nbytes - k * step))
             conn.execute("UPDATE blobs SET n_parts = ? WHERE digest = ?", (count, digest))
+        elif progress is not None:
+            progress(nbytes)
 
 
 def _parts(conn: sqlite3.Connection, digest: str) -> Iterator[tuple[int, bytes]]:
