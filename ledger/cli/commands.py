@@ -159,6 +159,19 @@ EXPORT_FORMATS = {".h5": "analysis", ".hdf5": "analysis", ".csv": "csv", ".slp":
 
 
 @main.command()
+@click.argument("old")
+@click.argument("new")
+@guarded
+def upgrade(old: str, new: str) -> None:
+    """Rewrite a format-1 ledger file (the first release's) as a new format-2 file."""
+    from ledger.store.upgrade import upgrade_v1
+
+    old_head, new_head, n = upgrade_v1(old, new)
+    console.print(f"upgraded {n} records from {old} into {new}; the old head "
+                  f"{old_head[:16]} is now {new_head[:16]} (hashes change with the format)")
+
+
+@main.command()
 @click.argument("path")
 @click.argument("out")
 @click.option("--at", "version", default=None, help="A seq or tag to export instead of head.")
