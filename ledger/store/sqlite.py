@@ -411,10 +411,12 @@ class SqliteStore(Store):
                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             if links:
                 conn.executemany("INSERT INTO event_blobs VALUES (?, ?)", links)
-            if rows:
-                conn.executemany("UPDATE meta SET value = ? WHERE key = ?", [
-                    (rows[-1][0], "head_seq"), (rows[-1][10], "head_hash"),
-                    *((value, key) for key, value in extra)])
+            if rows:  # one statement: the head (and summary) move with the records
+                marks = {"head_seq": rows[-1][0], "head_hash": rows[-1][10], **dict(extra)}
+                conn.execute("UPDATE meta SET value = CASE key "
+                             + " ".join("WHEN ? THEN ?" for _ in marks)
+                             + " END WHERE key IN (" + ", ".join("?" * len(marks)) + ")",
+                             [*(x for kv in marks.items() for x in kv), *marks])
 
         self._write(work)
 
