@@ -137,14 +137,15 @@ def consensus_command(into: str, sources: tuple[str, ...], method: str, min_vote
 @click.option("--author", default=None, help="Who works in the fork.")
 def fork_command(src: str, dst: str, author: str | None) -> None:
     """A new ledger file DST sharing the whole history of SRC, opened as AUTHOR."""
-    import ledger
+    from ledger.project.project import Project
 
-    try:
-        forked = ledger.fork(src, dst, author)
+    try:  # the file is copied; no state is built on either side
+        with Project.open(src, create=False, read_only=True) as source:
+            forked = source.fork(dst, author)
     except (LedgerError, OSError) as exc:
         _fail(exc)
     try:
-        console.print(f"forked {src} to {dst} at seq {forked.project.head}"
+        console.print(f"forked {src} to {dst} at seq {forked.head}"
                       + (f" as {author}" if author else ""))
     finally:
         forked.close()

@@ -15,7 +15,7 @@ table shows the median (peak memory: the highest). Side by side, in the same run
   the ledger file;
 * ``ledger import``; ``ledger log``, ``stats``, ``tag --list``, ``show 1``;
   ``ledger undo`` and ``redo`` of a point edit; a session that opens the ledger,
-  moves one point and closes it; ``ledger.fork``; ``ledger verify``;
+  moves one point and closes it; ``ledger fork``; ``ledger verify``;
 * file sizes: after the import, and after 10 one-edit sessions.
 
 Peak memory of a process is its ``ru_maxrss`` (read from the parent after it
@@ -75,7 +75,6 @@ with open(sys.argv[2], "wb") as fh:
     fh.flush()
     os.fsync(fh.fileno())
 """
-FORK = "import sys, ledger; ledger.fork(sys.argv[1], sys.argv[2]).close()"
 
 
 def run(cmd: list[str]) -> tuple[float, float]:
@@ -123,7 +122,7 @@ def measure(slp: Path, work: Path, runs: int) -> dict[str, list[float]]:
         add("undo", run([*LEDGER, "undo", str(led)])[0])
         add("redo", run([*LEDGER, "redo", str(led)])[0])
         add("cp", run(["cp", str(led), str(work / "copy.ledger")])[0])
-        add("fork", run([PY, "-c", FORK, str(led), str(work / "fork.ledger")])[0])
+        add("fork", run([*LEDGER, "fork", str(led), str(work / "fork.ledger")])[0])
         add("verify", run([*LEDGER, "verify", str(led)])[0])
         if r == 0:
             for k in range(9):
@@ -170,7 +169,7 @@ def main() -> None:
              f"{med['undo']:.2f} s / {med['redo']:.2f} s", ""],
             [size, "open, move one point, close", s("session"),
              f"{med['session'] / med['load']:.2f}× `Labels.load_file` ({s('load')})"],
-            [size, "`ledger.fork`", s("fork"),
+            [size, "`ledger fork`", s("fork"),
              f"{med['fork'] / med['cp']:.2f}× `cp` ({s('cp')})"],
             [size, "`ledger verify`", s("verify"), "re-hashes every record and array"],
             [size, "file size", f"{med['size_import'] / 1e6:,.1f} MB",
