@@ -414,10 +414,12 @@ def demo(out: str | None) -> None:
 def _register_merge_commands() -> None:
     from ledger.cli.collab import register as register_collab
     from ledger.cli.merge import diff_command, merge_command
+    from ledger.cli.review import review_command
     from ledger.cli.teams import register
 
     main.add_command(diff_command)
     main.add_command(merge_command)
+    main.add_command(review_command)
     register(main)
     register_collab(main)
 
