@@ -98,6 +98,12 @@ class FrameSource:
             return int(shape[2]), int(shape[1])
         return None
 
+    def canvas(self, vid: int, frame_idx: int, focus: np.ndarray) -> Canvas:
+        """The frame cropped to ``focus``; asks for the video's size only when the
+        frame is missing (counting a video's frames can take seconds)."""
+        image = self.image(vid, frame_idx)
+        return Canvas(image, self.size(vid) if image is None else None, focus)
+
     def close(self) -> None:
         for video in self._open.values():
             if video is not None:
@@ -225,8 +231,7 @@ def draw_change(change: FrameChange, frames: FrameSource, path: Path) -> None:
                    [before[i] for i in changed if i in before] + added + removed)
     if not len(focus):
         focus = _focus(change.after + change.before)
-    canvas = Canvas(frames.image(change.video, change.frame_idx), frames.size(change.video),
-                    focus)
+    canvas = frames.canvas(change.video, change.frame_idx, focus)
     for p in change.after:
         if p.id not in changed and p not in added:
             canvas.pose(p, GREY, width=1, radius=2)
@@ -265,7 +270,7 @@ def draw_conflict(view: ConflictView, frames: FrameSource, path: Path) -> bool:
     focus = _focus(chosen or view.base + view.ours + view.theirs)
     if not len(focus) or np.isnan(focus).all():
         focus = _focus(view.base + view.ours + view.theirs)
-    canvas = Canvas(frames.image(c.video, c.frame_idx), frames.size(c.video), focus)
+    canvas = frames.canvas(c.video, c.frame_idx, focus)
     for poses, color, dashed in ((view.base, GREY, True), (view.ours, BLUE, False),
                                  (view.theirs, ORANGE, False)):
         for p in pick(poses) or poses:

@@ -1,11 +1,12 @@
 """The review page as one self-contained HTML file (inline CSS and JS, no network).
 
 It opens from disk in any browser: images are PNG files beside ``index.html``
-referenced by relative names, the author filter is a few lines of plain JS, and
-nothing is fetched. Counts are written as ``data-*`` attributes as well as text,
-so tests (and scripts) read the same numbers a person sees. When every image has
-loaded (or failed) the page sets ``data-images-loaded`` / ``data-images-failed``
-on ``<body>``, which a headless browser's dumped DOM shows.
+referenced by relative names, the author filter is a few lines of plain JS
+(``index.html#author=NAME`` opens it filtered), and nothing is fetched. Counts
+are written as ``data-*`` attributes as well as text, so tests (and scripts)
+read the same numbers a person sees. When every image has loaded (or failed)
+the page sets ``data-images-loaded`` / ``data-images-failed`` on ``<body>``,
+which a headless browser's dumped DOM shows.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ tr.hidden{display:none}.after{font-weight:600}
 JS = """
 (function(){
   var sel=document.getElementById('author-filter');
-  if(sel){sel.addEventListener('change',function(){
+  function filter(){
     var rows=document.querySelectorAll('#timeline tr.tx'),shown=0;
     for(var i=0;i<rows.length;i++){
       var hide=sel.value!=='' && rows[i].getAttribute('data-author')!==sel.value;
       rows[i].className=hide?'tx hidden':'tx';if(!hide)shown++;}
-    document.getElementById('timeline').setAttribute('data-shown',shown);});}
+    document.getElementById('timeline').setAttribute('data-shown',shown);}
+  if(sel){sel.addEventListener('change',filter);
+    var m=/author=([^&]*)/.exec(location.hash);
+    if(m){sel.value=decodeURIComponent(m[1]);filter();}}
   var imgs=document.images,left=imgs.length,failed=0,body=document.body;
   function done(){left--;if(left===0){body.setAttribute('data-images-loaded',
     imgs.length-failed);body.setAttribute('data-images-failed',failed);}}
