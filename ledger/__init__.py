@@ -38,6 +38,8 @@ _EXPORTS = {
     "load_file": "ledger.sleap.labels:Labels.load_file",  # as sleap.load_file
 }
 
+__all__ = sorted(_EXPORTS)  # what the API reference (pdoc) documents
+
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)

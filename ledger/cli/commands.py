@@ -101,7 +101,14 @@ def _title(path: str) -> str:
     return path
 
 
+def _version() -> str:
+    from ledger import __version__
+
+    return __version__
+
+
 @click.group()
+@click.version_option(_version(), "--version", prog_name="ledger", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def main(debug: bool) -> None:
     """Event-sourced SLEAP label projects: history, undo, audit, merge."""
@@ -255,9 +262,10 @@ def log(path: str, page: int, per_page: int, as_json: bool, project_name: str | 
 @main.command()
 @click.argument("path")
 @click.argument("seq", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Plain JSON (no colour, one line).")
 @project_option
 @guarded
-def show(path: str, seq: int, project_name: str | None) -> None:
+def show(path: str, seq: int, as_json: bool, project_name: str | None) -> None:
     """One event in full."""
     import msgspec
 
@@ -269,10 +277,13 @@ def show(path: str, seq: int, project_name: str | None) -> None:
             raise LedgerError(f"{_title(path)}: no event {seq} (the history has {project.head})")
         rec = recs[0]
     body = msgspec.json.decode(msgspec.json.encode(rec.event, enc_hook=_show_hook(_enc_hook)))
-    console.print_json(data={"seq": rec.seq, "tx": rec.tx, "time": rec.time,
-                             "author": rec.author, "kind": rec.kind, "tx_kind": rec.tx_kind,
-                             "message": rec.message, "hash": rec.hash, "meta": rec.meta,
-                             "event": body})
+    data = {"seq": rec.seq, "tx": rec.tx, "time": rec.time, "author": rec.author,
+            "kind": rec.kind, "tx_kind": rec.tx_kind, "message": rec.message, "hash": rec.hash,
+            "meta": rec.meta, "event": body}
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    console.print_json(data=data)
 
 
 def _show_hook(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -315,21 +326,26 @@ def redo(path: str, project_name: str | None) -> None:
 
 @main.command()
 @click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: events, head hash.")
 @project_option
 @guarded
-def verify(path: str, project_name: str | None) -> None:
+def verify(path: str, as_json: bool, project_name: str | None) -> None:
     """Re-hash the whole chain; fails naming the first tampered event."""
     with _project(path, read_only=True, project=project_name) as project:
         n = project.verify()
         head = project.head_hash()
+    if as_json:
+        click.echo(json.dumps({"ok": True, "events": n, "head": head}))
+        return
     console.print(f"ok: {n} events verify; head {head[:16]}")
 
 
 @main.command()
 @click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object of the counts.")
 @project_option
 @guarded
-def stats(path: str, project_name: str | None) -> None:
+def stats(path: str, as_json: bool, project_name: str | None) -> None:
     """Frames, instances, tracks, events and file size."""
     with _project(path, read_only=True, project=project_name) as project:
         summary = project.summary()
@@ -342,6 +358,9 @@ def stats(path: str, project_name: str | None) -> None:
             ("instances", summary["instances"]), ("tracks", summary["tracks"]),
             ("suggestions", summary["suggestions"]), ("events", head),
             ("file size", _size(path))]
+    if as_json:
+        click.echo(json.dumps({name.replace(" ", "_"): value for name, value in rows}))
+        return
     for name, value in rows:
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
@@ -360,16 +379,29 @@ def _size(path: str) -> str:
 @click.argument("path")
 @click.argument("video")
 @click.argument("frame", type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per instance.")
 @project_option
 @guarded
-def blame(path: str, video: str, frame: int, project_name: str | None) -> None:
+def blame(path: str, video: str, frame: int, as_json: bool, project_name: str | None) -> None:
     """Who created and who last changed each instance of a frame (VIDEO: index or
     file name); removed instances are listed with who removed them."""
     labels = _open(path, read_only=True, project=project_name)
     try:
-        rows = labels.blame(labels.find_video(video), frame)
+        found = labels.find_video(video)
+        rows = labels.blame(found, frame)
+        name = found.filename
     finally:
         labels.close()
+    if as_json:
+        for row in rows:
+            track = row["track"]
+            click.echo(json.dumps({"video": name, "frame_idx": frame, "index": row["index"],
+                                   "kind": row["kind"],
+                                   "track": getattr(track, "name", track),
+                                   "created": row["created"],
+                                   "last_changed": row["last_changed"],
+                                   "removed": row.get("removed")}, default=str))
+        return
     table = Table(title=f"{_title(path)} video {video} frame {frame}")
     for col in ("#", "instance", "track", "created", "last changed"):
         table.add_column(col, overflow="fold")
@@ -427,10 +459,12 @@ def demo(out: str | None) -> None:
 def _register_merge_commands() -> None:
     from ledger.cli.collab import register as register_collab
     from ledger.cli.merge import diff_command, merge_command
+    from ledger.cli.review import review_command
     from ledger.cli.teams import register
 
     main.add_command(diff_command)
     main.add_command(merge_command)
+    main.add_command(review_command)
     register(main)
     register_collab(main)
 

@@ -9,6 +9,8 @@ if TYPE_CHECKING:
 
 
 class SuggestionFrame:
+    """A frame suggested for labelling: ``video``, ``frame_idx`` and ``group`` (as SLEAP)."""
+
     __slots__ = ("video", "frame_idx", "group")
 
     def __init__(self, video: Video, frame_idx: int, group: int | None = None) -> None:

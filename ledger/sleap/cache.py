@@ -27,6 +27,9 @@ FILTERS = ("", "user", "predicted")
 
 
 class LabelsDataCache:
+    """SLEAP's cache API over a `Labels`: every query reads the ledger's own indexes,
+    which every event keeps current, so unlike SLEAP's it never goes stale."""
+
     def __init__(self, labels: Labels) -> None:
         self.labels = labels
 

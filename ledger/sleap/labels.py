@@ -189,22 +189,28 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     @property
     def labeled_frames(self) -> list[LabeledFrame]:
+        """All labelled frames, in the labels' order (SLEAP's list; views over the state, not
+        copies)."""
         return [self._frame_at_row(r) for r in self._state.frames.order()]
 
     @property
     def labels(self) -> list[LabeledFrame]:
+        """Alias of `labeled_frames`, as in SLEAP."""
         return self.labeled_frames
 
     @property
     def videos(self) -> list[Video]:
+        """The videos, in order (`Video` objects attached to these labels)."""
         return [self._registry.videos[v] for v in self._state.video_order]
 
     @property
     def skeletons(self) -> list[Skeleton]:
+        """The skeletons, in order."""
         return [self._registry.skeletons[s] for s in self._state.skeleton_order]
 
     @property
     def nodes(self) -> list[Node]:
+        """Every node of every skeleton, in order."""
         seen: dict[int, Node] = {}
         for skel in self.skeletons:
             for node in skel.nodes:
@@ -213,10 +219,13 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     @property
     def tracks(self) -> list[Track]:
+        """The tracks, in order."""
         return [self._registry.tracks[t] for t in self._state.track_order]
 
     @property
     def suggestions(self) -> list[SuggestionFrame]:
+        """The suggested frames (`SuggestionFrame`), in order; assigning replaces them
+        (one undoable event)."""
         return [SuggestionFrame(self._registry.videos[s.video], s.frame_idx, s.group)
                 for s in self._state.suggestions]
 
@@ -226,11 +235,13 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     @property
     def negative_anchors(self) -> dict[Video, list[tuple[int, float, float]]]:
+        """Per video, the negative anchors as (frame_idx, x, y), as SLEAP keeps them."""
         return {self._registry.videos[v]: [tuple(a) for a in lst]  # type: ignore[misc]
                 for v, lst in self._state.anchors.items() if lst}
 
     @property
     def provenance(self) -> dict[str, Any]:
+        """The provenance dict (a copy); assigning replaces it as one undoable event."""
         return dict(self._state.provenance)
 
     @provenance.setter
@@ -239,6 +250,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     @property
     def skeleton(self) -> Skeleton:
+        """The only skeleton; raises when there is not exactly one (as SLEAP does)."""
         skels = self.skeletons
         if len(skels) != 1:
             raise ValueError(f"labels have {len(skels)} skeletons, not exactly one")
@@ -246,6 +258,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     @property
     def video(self) -> Video:
+        """The only video; raises when there is not exactly one (as SLEAP does)."""
         vids = self.videos
         if len(vids) != 1:
             raise ValueError(f"labels have {len(vids)} videos, not exactly one")
@@ -310,6 +323,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         raise ValueError(f"cannot test membership of {item!r}")
 
     def index(self, value: LabeledFrame) -> int:
+        """Position of a labelled frame in `labeled_frames` (ValueError when absent)."""
         row = self._frame_row(value)
         if row is None:
             raise ValueError("frame is not in the labels")
@@ -341,6 +355,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     def find_first(self, video: Video, frame_idx: int | None = None,
                    use_cache: bool = False) -> LabeledFrame | None:
+        """The first labelled frame of ``video`` (at ``frame_idx`` when given), or None."""
         vid = self._vid(video)
         if vid is None:
             return None
@@ -351,6 +366,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         return self._frame_at_row(rows[0]) if rows else None
 
     def find_last(self, video: Video, frame_idx: int | None = None) -> LabeledFrame | None:
+        """The last labelled frame of ``video`` (at ``frame_idx`` when given), or None."""
         if frame_idx is not None:
             return self.find_first(video, frame_idx)
         vid = self._vid(video)
@@ -361,6 +377,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     def has_frame(self, lf: LabeledFrame | None = None, video: Video | None = None,
                   frame_idx: int | None = None, use_cache: bool = True) -> bool:
+        """Whether a frame (a `LabeledFrame`, or ``video`` and ``frame_idx``) is labelled."""
         if lf is not None:
             video, frame_idx = lf.video, lf.frame_idx
         if video is None or frame_idx is None:
@@ -390,6 +407,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     def instances(self, video: Video | None = None,
                   skeleton: Skeleton | None = None) -> Iterator[Instance]:
+        """Instances of ``video`` and/or ``skeleton`` (all when None), frame by frame."""
         for lf in self:
             if video is not None and lf.video is not video:
                 continue
@@ -399,18 +417,22 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
 
     @property
     def all_instances(self) -> list[Instance]:
+        """Every instance, user and predicted, in frame order."""
         return list(self.instances())
 
     @property
     def user_instances(self) -> list[Instance]:
+        """Every user (hand-labelled) instance, in frame order."""
         return [i for i in self.instances() if type(i) is Instance]
 
     @property
     def predicted_instances(self) -> list[PredictedInstance]:
+        """Every predicted instance, in frame order."""
         return [i for i in self.instances() if type(i) is PredictedInstance]  # type: ignore[misc]
 
     @property
     def user_labeled_frames(self) -> list[LabeledFrame]:
+        """The frames that have at least one user instance."""
         fc = self._state.frames.cols.cols
         return [self._frame_at_row(r) for r in self._state.frames.order() if fc["n_user"][r] > 0]
 
@@ -420,6 +442,8 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         return 0 if lf is None else len(lf.instances)
 
     def get_labeled_frame_count(self, video: Video | None = None, filter: str = "") -> int:
+        """How many frames are labelled (in ``video``, or all), with ``filter`` "user" or
+        "predicted" as SLEAP; read from counters, not by scanning."""
         return self.cache.get_frame_count(video, filter)
 
     def update_cache(self) -> None:
@@ -428,6 +452,8 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
     # ----------------------------------------------------------------- tracks
 
     def get_track_occupancy(self, video: Video) -> dict[Track | None, RangeList]:
+        """The frames ``track`` (or each track) occupies in ``video``, as a `RangeList` (SLEAP's
+        API)."""
         return self.cache.get_video_track_occupancy(video)
 
     def get_track_count(self, video: Video) -> int:
@@ -438,6 +464,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
     def find_track_occupancy(self, video: Video, track: Track | int | None,
                              frame_range: tuple[int, int] | range | None = None
                              ) -> list[Instance]:
+        """Instances on ``track`` in ``video`` within ``frame_range`` (all frames when None)."""
         if isinstance(frame_range, tuple):
             frame_range = range(*frame_range)
 
@@ -458,9 +485,12 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
     # ----------------------------------------------------------------- suggestions
 
     def get_suggestions(self) -> list[SuggestionFrame]:
+        """All suggested frames (a list, as SLEAP returns)."""
         return self.suggestions
 
     def get_video_suggestions(self, video: Video, user_labeled: bool = True) -> list[int]:
+        """The suggested frame indices of ``video`` (labelled ones too unless ``user_labeled`` is
+        False)."""
         vid = self._vid(video)
         out = []
         for s in self._state.suggestions:
@@ -474,6 +504,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         return out
 
     def find_suggestion(self, video: Video, frame_idx: int) -> SuggestionFrame | None:
+        """The suggestion for ``video`` at ``frame_idx``, or None."""
         vid = self._vid(video)
         for s in self._state.suggestions:
             if s.video == vid and s.frame_idx == frame_idx:
@@ -514,6 +545,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         return self.find_suggestion(vids[nxt], pick)
 
     def unlabeled_suggestions(self) -> list[SuggestionFrame]:
+        """Suggestions whose frame has no user instance yet (what a labeller does next)."""
         out = []
         for s in self.suggestions:
             lf = self.find_first(s.video, s.frame_idx)
@@ -529,24 +561,32 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         return self.project.history
 
     def transaction(self, message: str = "") -> Any:
+        """A context manager grouping every change inside it into one undoable, all-or-nothing
+        transaction with ``message``."""
         return self._ledger.transaction(message)
 
     def undo(self, author: str | None = None) -> bool:
+        """Undo the newest transaction (of ``author`` when given, even with others' work after it);
+        False when there is nothing to undo."""
         return self._ledger.undo(author)
 
     def redo(self) -> bool:
+        """Redo the newest undone transaction; False when there is none."""
         return self._ledger.redo()
 
     @property
     def can_undo(self) -> bool:
+        """Whether `undo` would change something."""
         return self._ledger.can_undo
 
     @property
     def can_redo(self) -> bool:
+        """Whether `redo` would change something."""
         return self._ledger.can_redo
 
     @property
     def author(self) -> str:
+        """Who the changes made through these labels are recorded as."""
         return self._ledger.author
 
     def at(self, version: int | str) -> Labels:
@@ -560,6 +600,7 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         return self.project.verify()
 
     def head_hash(self) -> str:
+        """The hash of the newest event: names this exact version (it covers the whole chain)."""
         return self.project.head_hash()
 
     def canonical(self) -> dict[str, Any]:

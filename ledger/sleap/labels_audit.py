@@ -66,6 +66,7 @@ class AuditMixin:
         return self.project.tag(name, seq, move=move)
 
     def tags(self: Labels) -> dict[str, int]:
+        """The named versions: tag name -> seq."""
         return self.project.tags()
 
     def resolve_version(self: Labels, version: int | str) -> int:

@@ -37,6 +37,7 @@ class DefinitionsMixin:
         return ev.SuggestionDef(self.add_video(s.video), frame_idx, group)
 
     def set_suggestions(self: Labels, suggestions: Iterable[SuggestionFrame]) -> None:
+        """Replace the suggestions with ``suggestions`` (one undoable event)."""
         suggestions = list(suggestions)
         with self.transaction("set suggestions"):
             after = tuple(self._suggestion_def(s) for s in suggestions)
@@ -45,12 +46,15 @@ class DefinitionsMixin:
                 self._ledger.emit(ev.SuggestionsReplaced(before, after))
 
     def append_suggestions(self: Labels, suggestions: Iterable[SuggestionFrame]) -> None:
+        """Add suggestions not already present."""
         self.set_suggestions(self.suggestions + list(suggestions))
 
     def delete_suggestions(self: Labels, video: Video) -> None:
+        """Remove the suggestions of ``video``."""
         self.set_suggestions([s for s in self.suggestions if s.video is not video])
 
     def clear_suggestions(self: Labels) -> None:
+        """Remove every suggestion."""
         self.set_suggestions([])
 
     def add_suggestion(self: Labels, video: Video, frame_idx: int, group: int | None = None
@@ -66,6 +70,7 @@ class DefinitionsMixin:
             self._ledger.emit(ev.SuggestionAdded(d, len(self._state.suggestions)))
 
     def remove_suggestion(self: Labels, video: Video, frame_idx: int) -> None:
+        """Remove the suggestion of ``video`` at ``frame_idx`` (if any)."""
         vid = self._vid(video)
         for k, s in enumerate(self._state.suggestions):
             if s.video == vid and s.frame_idx == frame_idx:
@@ -77,6 +82,7 @@ class DefinitionsMixin:
 
     def add_negative_anchor(self: Labels, video: Video, frame_idx: int,
                             where: tuple[float, float]) -> None:
+        """Mark (x, y) of frame ``frame_idx`` of ``video`` as containing no instance."""
         if not isinstance(where, tuple | list | np.ndarray) or len(where) != 2:
             raise ValidationError(f"where must be (x, y), not {where!r}")
         entry = (check_frame_idx(frame_idx), float_arg(where[0], "x"),
@@ -124,6 +130,7 @@ class DefinitionsMixin:
                                        np.zeros((0, 5))))
 
     def rename_node(self: Labels, skeleton: Skeleton, old_name: str, new_name: str) -> None:
+        """Rename a node of ``skeleton`` (points keep their values; one undoable event)."""
         sid = self._skeleton_id(skeleton)
         before = self._state.skeletons[sid]
         names = [n.name for n in before.nodes]
@@ -185,11 +192,13 @@ class DefinitionsMixin:
             self._ledger.emit(ev.TrackRemoved(st.tracks[tid], st.track_order.index(tid)))
 
     def remove_all_tracks(self: Labels) -> None:
+        """Unset the track of every instance and remove all tracks."""
         with self.transaction("remove all tracks"):
             for track in self.tracks:
                 self.remove_track(track)
 
     def remove_unused_tracks(self: Labels) -> None:
+        """Remove tracks no instance uses."""
         st = self._state
         live = st.live_instance_rows()
         used = set(st.instances.cols.cols["track"][live].tolist())
@@ -208,9 +217,11 @@ class DefinitionsMixin:
         self._ledger.emit(ev.TrackChanged(before, ev.TrackDef(tid, name, spawned_on)))
 
     def rename_track(self: Labels, track: Track, name: str) -> None:
+        """Rename ``track`` (one undoable event)."""
         self._change_track(track, name, track.spawned_on)
 
     def set_track_spawned_on(self: Labels, track: Track, spawned_on: int) -> None:
+        """Set the frame a track was spawned on."""
         self._change_track(track, track.name, spawned_on)
 
     # ----------------------------------------------------------------- provenance

@@ -88,6 +88,7 @@ class EditingMixin:
         return target._id
 
     def add_skeleton(self: Labels, skeleton: Skeleton) -> None:
+        """Add a skeleton (one undoable event); a skeleton already here is left alone."""
         self._register_skeleton(skeleton)
 
     def _register_track(self: Labels, track: Track) -> int:
@@ -205,9 +206,12 @@ class EditingMixin:
     # ----------------------------------------------------------------- frames
 
     def append(self: Labels, value: LabeledFrame) -> None:
+        """Add a labelled frame (merged into an existing frame with the same video and index, as
+        SLEAP does)."""
         self.insert(len(self), value)
 
     def extend(self: Labels, values: Iterable[LabeledFrame]) -> None:
+        """Add several labelled frames in one transaction."""
         with self.transaction("extend"):
             for lf in values:
                 self.append(lf)
@@ -260,14 +264,17 @@ class EditingMixin:
         self.remove_frames(frames)
 
     def remove(self: Labels, value: LabeledFrame) -> None:
+        """Remove a labelled frame (SLEAP's name for `remove_frame`)."""
         if self._frame_row(frame_arg(value)) is None:
             raise NotInLabelsError("frame is not in the labels")
         self.remove_frames([value])
 
     def remove_frame(self: Labels, lf: LabeledFrame) -> None:
+        """Remove a labelled frame and its instances (one undoable event)."""
         self.remove(lf)
 
     def remove_frames(self: Labels, lfs: Iterable[LabeledFrame]) -> None:
+        """Remove several labelled frames in one transaction."""
         rows = [r for r in (self._frame_row(lf) for lf in lfs) if r is not None]
         if not rows:
             return
@@ -275,11 +282,13 @@ class EditingMixin:
             self._ledger.emit(ev.FramesRemoved(frames_batch(self._state, rows)))
 
     def remove_empty_frames(self: Labels) -> None:
+        """Remove frames with no instances (one transaction)."""
         fc = self._state.frames.cols.cols
         self.remove_frames([self._frame_at_row(r) for r in self._state.frames.order()
                             if fc["n_user"][r] + fc["n_pred"][r] == 0])
 
     def remove_empty_instances(self: Labels, keep_empty_frames: bool = True) -> None:
+        """Remove instances with no visible points (``keep_empty_frames`` as SLEAP)."""
         with self.transaction("remove empty instances"):
             for lf in self.labeled_frames:
                 for inst in list(lf.instances):
@@ -301,9 +310,11 @@ class EditingMixin:
                     self.remove(lf)
 
     def remove_user_instances(self: Labels, new_labels: Any = None) -> None:
+        """Remove user instances (of ``new_labels``' frames when given), as SLEAP does."""
         self._remove_kind(False, new_labels, "remove user instances")
 
     def remove_predictions(self: Labels, new_labels: Any = None) -> None:
+        """Remove predicted instances (of ``new_labels``' frames when given), as SLEAP does."""
         self._remove_kind(True, new_labels, "remove predictions")
 
     # ----------------------------------------------------------------- instances
@@ -429,6 +440,7 @@ class EditingMixin:
 
     def set_from_predicted(self: Labels, instance: Instance,
                            predicted: PredictedInstance | None) -> None:
+        """Set which predicted instance a user instance was made from (None to clear)."""
         ident = self._require_instance(instance)
         link = NO_ID if predicted is None else self._require_instance(predicted)
         c = self._state.instances.cols.cols

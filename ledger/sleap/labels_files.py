@@ -114,6 +114,7 @@ class FilesMixin:
     @classmethod
     def make_video_callback(cls, search_paths: list | None = None, use_gui: bool = False,
                             context: dict | None = None) -> Callable[[list[dict]], bool]:
+        """SLEAP's video-search callback for ``search_paths`` (finds moved videos by file name)."""
         if use_gui:
             raise ValidationError("ledger has no GUI; pass search_paths instead")
         return make_video_callback(search_paths)
@@ -138,6 +139,8 @@ class FilesMixin:
 
     def save(self: Labels, filename: str | os.PathLike[str], with_images: bool = False,
              embed_all_labeled: bool = False, embed_suggested: bool = False) -> None:
+        """Write these labels to ``filename`` (.slp or SLEAP JSON, chosen by extension),
+        atomically; SLEAP and sleap-io open the result."""
         path = os.fspath(filename)
         if _suffix_kind(path) is None:
             path += ".slp"
@@ -169,6 +172,7 @@ class FilesMixin:
     # ----------------------------------------------------------------- dict / json
 
     def to_dict(self: Labels, skip_labels: bool = False) -> dict[str, Any]:
+        """The labels as SLEAP's JSON dict (what `save_file` writes to .json)."""
         from ledger.io.sleap_json import project_to_dict
 
         out = project_to_dict(export_project(self._state))
@@ -177,6 +181,7 @@ class FilesMixin:
         return out
 
     def to_json(self: Labels) -> str:
+        """The labels as SLEAP's JSON text."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     # ----------------------------------------------------------------- exports
@@ -195,6 +200,8 @@ class FilesMixin:
                              user_labeled: bool = True, all_labeled: bool = False,
                              suggested: bool = False,
                              progress_callback: Callable | None = None) -> list[Video]:
+        """Write the labelled frames' images into HDF5 files (one per video) and return their
+        videos, as SLEAP does."""
         from ledger.io.frame_export import save_frame_data_hdf5
         from ledger.model.video import Video
 
@@ -207,6 +214,8 @@ class FilesMixin:
     def save_frame_data_imgstore(self: Labels, output_dir: str = "./", format: str = "png",
                                  all_labeled: bool = False, suggested: bool = False,
                                  progress_callback: Callable | None = None) -> list[Video]:
+        """Write the labelled frames' images into imgstores (needs the imgstore extra), as SLEAP
+        does."""
         from ledger.io.frame_export import save_frame_data_imgstore
         from ledger.model.video import Video
 

@@ -475,7 +475,7 @@ def main() -> None:
     gen: dict[str, str] = {}
     for size in sizes:
         path = ensure(data_dir, size)
-        gen[size] = f"`{path}` ({path.stat().st_size / 1e6:.1f} MB)"
+        gen[size] = f"`{path.name}` (in `--data-dir`) ({path.stat().st_size / 1e6:.1f} MB)"
         repeat = args.repeat or (3 if size in ("S", "M") else 1)
         rounds = args.rounds or 3
         results[size] = {}
