@@ -23,8 +23,10 @@ def build(folder: Path) -> dict[str, Path]:
     from ledger.project.project import Project
 
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("clip.slp", "clip.mp4"):
-        shutil.copy(DATA / name, folder / name)
+    shutil.copy(DATA / "clip.slp", folder / "clip.slp")
+    # the video lives apart in tests/data, so that loading tracks/clip.slp there
+    # still meets a missing video (what the video-search tests rely on)
+    shutil.copy(DATA.parent / "videos" / "clip.mp4", folder / "clip.mp4")
     path, carol_path = folder / "clip.ledger", folder / "carol.ledger"
     labels = Labels.load_file(folder / "clip.slp", project=Project.open(path, author="alice"))
     inst = labels.find(labels.video, 10)[0].instances[0]
