@@ -130,7 +130,7 @@ def retrying(labels: Labels, edit: Callable[[], T], *,
     recorder: _Recorder | None = getattr(labels, "_edit_recorder", None)
     if recorder is None:
         recorder = _Recorder()
-        labels._ledger.add_listener(recorder)
+        labels.project.ledger.add_listener(recorder)
         labels._edit_recorder = recorder  # type: ignore[attr-defined]
     project = labels.project
     for attempt in range(attempts):

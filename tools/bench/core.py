@@ -63,7 +63,7 @@ def undo_latency(labels: Labels, history: int) -> list[tuple[int, float]]:
     """Grow the history with point edits; time undo of one edit at checkpoints."""
     inst = labels[0].instances[0]
     node = inst.skeleton.nodes[5]._id
-    led = labels._ledger
+    led = labels.project.ledger
     out = []
     checkpoints = [c for c in (10_000, 100_000, 1_000_000) if c <= history]
     i = 0

@@ -156,14 +156,14 @@ def run_once(url: str, work: Path, frames: int, seconds: float, n_lat: int) -> d
     events = None
     t0 = time.perf_counter()
     big = ledger.open(work / f"big{tag}.ledger", author="bench")
-    events = import_events(synthetic(frames, 3, 20, 0, 1), big._ids)
-    big._ledger.commit_events(events, "import")
+    events = import_events(synthetic(frames, 3, 20, 0, 1), big.project.ids)
+    big.project.commit(events, "import")
     big.close()
     out["import_file"] = time.perf_counter() - t0
     create_project(url, f"big{tag}")
     t0 = time.perf_counter()
     with ledger.open(url, project=f"big{tag}") as online:
-        online._ledger.commit_events(events, "import")
+        online.project.commit(events, "import")
     out["import_server"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     ledger.clone(url, work / f"clone{tag}.ledger", project=f"big{tag}").close()
