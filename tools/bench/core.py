@@ -64,6 +64,9 @@ def undo_latency(labels: Labels, history: int) -> list[tuple[int, float]]:
     inst = labels[0].instances[0]
     node = inst.skeleton.nodes[5]._id
     led = labels.project.ledger
+    st = labels.project.state
+    x, y, vis, comp, score = st.instances.points_of(st.instances.row_of(inst._id))[5].tolist()
+    prev = (x, y, bool(vis), bool(comp), score)  # each edit names the value it replaces
     out = []
     checkpoints = [c for c in (10_000, 100_000, 1_000_000) if c <= history]
     i = 0
@@ -71,8 +74,9 @@ def undo_latency(labels: Labels, history: int) -> list[tuple[int, float]]:
         while led.head < target:
             with led.transaction("grow"):
                 for _ in range(min(5000, target - led.head)):
-                    led.emit(ev.PointSet(inst._id, node, float(i), 1.0, True, True, 0.0,
-                                         float(i - 1), 1.0, True, True, 0.0))
+                    new = (float(i), 1.0, True, True, prev[4])
+                    led.emit(ev.PointSet(inst._id, node, *new, *prev))
+                    prev = new
                     i += 1
         samples = []
         for _ in range(50):
