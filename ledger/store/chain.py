@@ -12,13 +12,16 @@ share these functions so the two can never disagree about a hash.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 
-from ledger.core.codec import decode_any, decode_event, encode, encode_payload
+from ledger.core.codec import Payload, decode_any, decode_event, encode, encode_payload
 from ledger.core.events import TrackAdded, TrackDef, kind_of
 from ledger.core.record import Envelope, Record
+from ledger.errors import IntegrityError, ValidationError
 
 
 def content_prefix(rec: Record | Envelope) -> bytes:
@@ -75,3 +78,47 @@ def kind_in(body: bytes | memoryview, n_blobs: int) -> str:
         return kind_of(decode_event(body))
     raw = msgspec.msgpack.decode(body, ext_hook=lambda code, data: None)
     return str(raw["type"])
+
+
+def prepare(records: Sequence[Record], expected_head: int
+            ) -> tuple[list[tuple[bytes, Payload]], dict[str, np.ndarray]]:
+    """Each record's (content prefix, payload), and all their arrays by digest:
+    what every store hashes and writes. `ValidationError` when the seqs do not
+    continue ``expected_head``."""
+    prepared: list[tuple[bytes, Payload]] = []
+    arrays: dict[str, np.ndarray] = {}
+    for i, rec in enumerate(records):
+        if rec.seq != expected_head + i + 1:
+            raise ValidationError(f"record {i} has seq {rec.seq}, "
+                                  f"expected {expected_head + i + 1}")
+        payload = encode_payload(rec.event)
+        arrays.update(payload.arrays)
+        prepared.append((content_prefix(rec), payload))
+    return prepared, arrays
+
+
+def check_row(where: str, parent: bytes, expected: int, row: tuple[Any, ...]) -> bytes:
+    """One stored record checked against the chain, as `verify` reads them in seq
+    order: ``row`` is (seq, tx, author, time, message, tool_version, tx_kind, ref,
+    tx_meta, kind, hash, body, n_blobs). Returns its digest; `IntegrityError` naming
+    the seq when it is missing, out of place, changed, or labelled as another kind."""
+    seq, tx, author, time, message, tool, tx_kind, ref, meta, kind, hsh, body, n_blobs = row
+    if seq != expected:
+        problem = "is missing" if seq > expected else f"has an invalid seq {seq}"
+        raise IntegrityError(f"{where}: record {expected} {problem}", seq=expected)
+    try:
+        envelope = Envelope(seq, tx, author, time, message, tool, tx_kind, ref, kind,
+                            meta=meta_of(meta))
+        digest = link(parent, content_prefix(envelope), body)
+    except Exception:  # noqa: BLE001 - an envelope column of a foreign type
+        raise IntegrityError(f"{where}: record {seq} has a damaged envelope", seq=seq) from None
+    if hsh != digest.hex():
+        raise IntegrityError(f"{where}: record {seq} does not match its hash", seq=seq)
+    try:
+        found = kind_in(body, n_blobs)
+    except Exception as exc:  # noqa: BLE001 - any decode failure is damage
+        raise IntegrityError(f"{where}: record {seq} does not decode ({exc})", seq=seq) from None
+    if kind != found:
+        raise IntegrityError(f"{where}: record {seq} is labelled {kind!r} but holds {found}",
+                             seq=seq)
+    return digest

@@ -66,8 +66,8 @@ from ledger.errors import (
 )
 from ledger.store import postgres_blobs as blobs
 from ledger.store.base import Snapshot, Store
-from ledger.store.chain import meta_of
-from ledger.store.postgres_append import prepare, write_records
+from ledger.store.chain import meta_of, prepare
+from ledger.store.postgres_append import write_records
 from ledger.store.postgres_conn import ServerAddress, connect, ledger_error
 from ledger.store.postgres_verify import verify_project
 from ledger.store.sqlite_blobs import compress

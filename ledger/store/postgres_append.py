@@ -1,7 +1,7 @@
 """Writing records to a project: hashing onto the server's head, in one round trip.
 
-`prepare` encodes each record (its body with arrays by digest, and the envelope
-prefix the hash covers) before any lock is taken; `write_records` runs inside the
+`ledger.store.chain.prepare` encodes each record (its body with arrays by digest,
+and the envelope prefix the hash covers) before any lock is taken; `write_records` runs inside the
 append transaction, after the project row is locked and the head checked, hashes
 the records onto the head hash and inserts them with COPY (one round trip for a
 10,000-record push, where row-by-row inserts would pay a round trip each).
@@ -15,35 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import psycopg
 
-from ledger.core.codec import Payload, encode_payload
+from ledger.core.codec import Payload
 from ledger.core.events import kind_of
 from ledger.core.record import GENESIS, Record
-from ledger.errors import IntegrityError, ValidationError
-from ledger.store.chain import content_prefix, link, meta_blob
+from ledger.errors import IntegrityError
+from ledger.store.chain import link, meta_blob
 
 _INSERT_COLUMNS = ("project, seq, tx, author, time, message, tool_version, tx_kind, ref, "
                    "tx_meta, kind, hash, body, n_blobs")
 _TYPES = ("int4", "int8", "int8", "text", "text", "text", "text", "text", "int8", "bytea",
           "text", "text", "bytea", "int4")
-
-
-def prepare(records: Sequence[Record], expected_head: int
-            ) -> tuple[list[tuple[bytes, Payload]], dict[str, np.ndarray]]:
-    """Each record's (content prefix, payload), and all their arrays by digest.
-    `ValidationError` when the seqs do not continue ``expected_head``."""
-    prepared: list[tuple[bytes, Payload]] = []
-    arrays: dict[str, np.ndarray] = {}
-    for i, rec in enumerate(records):
-        if rec.seq != expected_head + i + 1:
-            raise ValidationError(f"record {i} has seq {rec.seq}, "
-                                  f"expected {expected_head + i + 1}")
-        payload = encode_payload(rec.event)
-        arrays.update(payload.arrays)
-        prepared.append((content_prefix(rec), payload))
-    return prepared, arrays
 
 
 def write_records(conn: psycopg.Connection, project: int, records: Sequence[Record],

@@ -23,10 +23,10 @@ from collections.abc import Callable
 import numpy as np
 import psycopg
 
-from ledger.core.record import GENESIS, Envelope
+from ledger.core.record import GENESIS
 from ledger.errors import IntegrityError
 from ledger.store import postgres_blobs as blobs
-from ledger.store.chain import content_prefix, kind_in, link, meta_of
+from ledger.store.chain import check_row
 
 _COLUMNS = ("seq, tx, author, time, message, tool_version, tx_kind, ref, tx_meta, kind, hash, "
             "body, n_blobs")
@@ -76,26 +76,8 @@ def _verify_rows(conn: psycopg.Connection, project: int, name: str,
                     (project,))
         for seq, tx, author, time, message, tool, tx_kind, ref, meta, kind, hsh, body, nb \
                 in cur:
-            if seq != expected:
-                problem = "is missing" if seq > expected else f"has an invalid seq {seq}"
-                raise IntegrityError(f"{name}: record {expected} {problem}", seq=expected)
-            try:
-                envelope = Envelope(seq, tx, author, time, message, tool, tx_kind, ref, kind,
-                                    meta=meta_of(meta))
-                digest = link(parent, content_prefix(envelope), body)
-            except Exception:  # noqa: BLE001 - an envelope column of a foreign type
-                raise IntegrityError(f"{name}: record {seq} has a damaged envelope",
-                                     seq=seq) from None
-            if hsh != digest.hex():
-                raise IntegrityError(f"{name}: record {seq} does not match its hash", seq=seq)
-            try:
-                found = kind_in(body, nb)
-            except Exception as exc:  # noqa: BLE001
-                raise IntegrityError(f"{name}: record {seq} does not decode ({exc})",
-                                     seq=seq) from None
-            if kind != found:
-                raise IntegrityError(f"{name}: record {seq} is labelled {kind!r} but holds "
-                                     f"{found}", seq=seq)
+            digest = check_row(name, parent, expected, (seq, tx, author, time, message, tool,
+                                                          tx_kind, ref, meta, kind, hsh, body, nb))
             if witness is not None and seq == witness[0]:
                 seen[seq] = hsh
             parent, last_hash = digest, hsh

@@ -62,8 +62,6 @@ from pathlib import Path
 from time import monotonic, sleep
 from typing import Any, Literal
 
-import msgspec
-
 from ledger.core.codec import (
     Payload,
     array_digest,
@@ -72,7 +70,6 @@ from ledger.core.codec import (
     decode_events,
     decode_payload,
     encode,
-    encode_payload,
 )
 from ledger.core.events import AnyEvent, kind_of
 from ledger.core.record import GENESIS, Envelope, Record, TxInfo
@@ -86,7 +83,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.store.base import Snapshot, Store
-from ledger.store.chain import content_prefix, link, meta_blob, meta_of
+from ledger.store.chain import check_row, link, meta_blob, meta_of, prepare
 from ledger.store.snapshots import delete_snapshots, read_latest_snapshot, write_snapshot
 from ledger.store.sqlite_blobs import compress, insert_blobs, missing_digests, read_blob, read_raw
 from ledger.store.sqlite_file import (
@@ -331,15 +328,7 @@ class SqliteStore(Store):
         waits up to ``busy_timeout`` for the lock.
         """
         self._check_writable()
-        prepared: list[tuple[bytes, Payload]] = []
-        arrays: dict[str, Any] = {}
-        for i, rec in enumerate(records):
-            if rec.seq != expected_head + i + 1:
-                raise ValidationError(f"record {i} has seq {rec.seq}, "
-                                      f"expected {expected_head + i + 1}")
-            payload = encode_payload(rec.event)
-            arrays.update(payload.arrays)
-            prepared.append((content_prefix(rec), payload))
+        prepared, arrays = prepare(records, expected_head)
         with self._lock:
             new = self._guard("appending", missing_digests, self.conn, list(arrays))
         packed = compress({d: arrays[d] for d in new})
@@ -467,41 +456,12 @@ class SqliteStore(Store):
         return count
 
     def _verify_rows(self, cur: sqlite3.Cursor) -> tuple[int, str]:
-        parent = GENESIS
-        expected = 1
-        last_hash = ""
-        for seq, tx, author, time, message, tool, tx_kind, ref, meta, kind, hsh, body, nb in cur:
-            if seq != expected:
-                problem = "is missing" if seq > expected else f"has an invalid seq {seq}"
-                raise IntegrityError(f"{self.path}: record {expected} {problem}", seq=expected)
-            try:
-                envelope = Envelope(seq, tx, author, time, message, tool, tx_kind, ref, kind,
-                                    meta=meta_of(meta))
-                digest = link(parent, content_prefix(envelope), body)
-            except Exception:  # noqa: BLE001 - an envelope column of a foreign type
-                raise IntegrityError(f"{self.path}: record {seq} has a damaged envelope",
-                                     seq=seq) from None
-            if hsh != digest.hex():
-                raise IntegrityError(f"{self.path}: record {seq} does not match its hash",
-                                     seq=seq)
-            found = self._kind_in(seq, body, nb)
-            if kind != found:
-                raise IntegrityError(f"{self.path}: record {seq} is labelled {kind!r} but "
-                                     f"holds {found}", seq=seq)
-            parent, last_hash = digest, hsh
+        parent, expected, last_hash = GENESIS, 1, ""
+        for row in cur:
+            parent = check_row(str(self.path), parent, expected, row)
+            last_hash = row[10]
             expected += 1
         return expected - 1, last_hash
-
-    def _kind_in(self, seq: int, body: bytes, n_blobs: int) -> str:
-        """The event kind a body holds, decoded without fetching its arrays."""
-        if not n_blobs:
-            return kind_of(self.decode_body(seq, body, 0))
-        try:
-            raw = msgspec.msgpack.decode(body, ext_hook=lambda code, data: None)
-            return str(raw["type"])
-        except Exception as exc:  # noqa: BLE001
-            raise IntegrityError(f"{self.path}: record {seq} does not decode ({exc})",
-                                 seq=seq) from None
 
     def _verify_arrays(self, conn: sqlite3.Connection) -> None:
         """Every array a record uses is present and still has its digest."""

@@ -22,8 +22,9 @@ from conftest_pg import PgDatabase
 
 from ledger.core.events import TrackAdded, TrackDef
 from ledger.errors import ConcurrencyError
+from ledger.store.chain import prepare
 from ledger.store.postgres import PostgresStore
-from ledger.store.postgres_append import prepare, write_records
+from ledger.store.postgres_append import write_records
 
 
 def wait_until_blocked(admin_url: str, pid: int) -> None:

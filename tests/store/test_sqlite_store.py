@@ -39,7 +39,8 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.project.event_ledger import EventLedger
-from ledger.store.sqlite import SqliteStore, content_prefix
+from ledger.store.chain import content_prefix
+from ledger.store.sqlite import SqliteStore
 from ledger.store.sqlite_file import FORMAT_VERSION
 
 SKELETON = SkeletonDef(id=1, name="s", nodes=(NodeDef(2, "a"), NodeDef(5, "b")), edges=((2, 5),))

@@ -28,7 +28,8 @@ from ledger.core.events import (
 )
 from ledger.core.record import Record, link_hash
 from ledger.errors import IntegrityError
-from ledger.store.sqlite import SqliteStore, content_prefix
+from ledger.store.chain import content_prefix
+from ledger.store.sqlite import SqliteStore
 
 N_EVENTS = 12
 BIG_SEQ = 6  # the event whose arrays are stored as blobs
