@@ -47,6 +47,9 @@ def _describe(exc: OSError) -> str:
     return f"{exc.strerror or exc}"
 
 
+describe_os_error = _describe  # for writers that build their file before `atomic_write_path`
+
+
 def _fsync_path(path: str, directory: bool = False) -> None:
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
     try:

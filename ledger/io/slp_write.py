@@ -27,7 +27,7 @@ import numpy as np
 from ledger.core.columns import ranges_to_index
 from ledger.errors import FormatError, LedgerError
 from ledger.io import sleap_meta as meta_io
-from ledger.io.atomic import hdf5_image, save_hdf5_image
+from ledger.io.atomic import describe_os_error, hdf5_image, save_hdf5_image
 from ledger.io.jsonfmt import dumps
 from ledger.io.project_data import PREDICTED, USER, ProjectData
 
@@ -295,5 +295,7 @@ def write_slp(
         f.close()
         if isinstance(exc, LedgerError) or not isinstance(exc, Exception):
             raise
+        if isinstance(exc, OSError):
+            raise fail(describe_os_error(exc)) from exc
         raise fail(f"{type(exc).__name__}: {exc}") from exc
     save_hdf5_image(f, target)
