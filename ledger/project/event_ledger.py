@@ -275,9 +275,10 @@ class EventLedger:
     def _append(self, records: list[Record], summary: dict[str, Any] | None) -> None:
         """Hand a transaction to the store, signed when its author has a private
         key in the key directory and the store keeps signatures (docs/audit.md)."""
-        key = self._key_of(records[0].author) if self.store.supports_signatures else None
+        signs = self.store.signs_commits()
+        key = self._key_of(records[0].author) if signs else None
         if key is None:
-            if self.store.supports_signatures and records[0].author in self._held_keys():
+            if signs and records[0].author in self._held_keys():
                 raise ValidationError(
                     f"{records[0].author!r} signs in {self.store.describe()} but has no "
                     "private key in the key directory (LEDGER_KEY_DIR); an unsigned "

@@ -177,6 +177,11 @@ class Store(ABC):
         raise NotImplementedError(f"{self.describe()} keeps no signatures (not implemented "
                                   "for this backend yet)")
 
+    def signs_commits(self) -> bool:
+        """Whether new commits should be signed here (a replica of a server does
+        not sign: its history is rewritten by rebases and the server keeps none)."""
+        return self.supports_signatures
+
     def public_keys(self) -> dict[str, tuple[str, int]]:
         """author → (public key hex, seq of the first record it signed)."""
         return {}

@@ -13,6 +13,8 @@ Python. The layout (format 2)::
     event_blobs, snapshot_blobs who uses which array
     tags(name, seq, created)    named positions; outside the hash chain
     snapshots                   cached projections (`ledger.store.snapshots`)
+    keys, signatures            authors' public keys and transaction signatures, outside
+                                the chain, made on first use (`ledger.store.sqlite_keys`)
 
 ``body`` is the event's canonical encoding with big arrays by digest
 (`ledger.core.codec.encode_payload`); the arrays themselves are stored once each,
@@ -143,6 +145,7 @@ class SqliteStore(Store):
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._signs: bool | None = None  # `signs_commits`, read once
         if not self.path.exists():
             if not create or read_only:
                 raise _fail(self.path, "no such ledger file")
@@ -432,6 +435,14 @@ class SqliteStore(Store):
         """`append` with the signature stored in the same SQLite transaction, so a
         crash leaves either a signed transaction or none (`ledger.store.sqlite_keys`)."""
         self.append(records, expected_head, summary=summary, sign=sign)
+
+    def signs_commits(self) -> bool:
+        """Not in a replica (a file with a ``remote`` origin, `ledger.project.replica`)."""
+        if self._signs is None:
+            rows = self._query("reading the origin", "SELECT 1 FROM sqlite_master "
+                               "WHERE name = 'remote'")
+            self._signs = not rows
+        return self._signs
 
     def public_keys(self) -> dict[str, tuple[str, int]]:
         with self._lock:

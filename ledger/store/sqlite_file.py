@@ -298,6 +298,9 @@ def truncate_copy(path: Path, seq: int) -> list[tuple[str, int]]:
                     "DELETE FROM snapshots WHERE seq > ?",
                     "DELETE FROM snapshot_blobs WHERE seq > ?", "DELETE FROM tags WHERE seq > ?"):
             conn.execute(sql, (seq,))
+        if _fetch(conn, "SELECT 1 FROM sqlite_master WHERE name = 'signatures'"):
+            conn.execute("DELETE FROM signatures WHERE seq > ?", (seq,))
+            conn.execute("DELETE FROM keys WHERE since_seq > ?", (seq,))
         conn.execute("DELETE FROM blob_parts WHERE digest NOT IN (SELECT digest FROM "
                      "event_blobs UNION SELECT digest FROM snapshot_blobs)")
         conn.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM "
