@@ -215,7 +215,13 @@ def _load(target: Path) -> None:
     labels.verify()
 
 
-def run_cases(n_cases: int, seed: int = 0) -> dict[str, int]:
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_cases(n_cases: int, seed: int = 0, report_every: int = 0) -> dict[str, int]:
+    """Run ``n_cases``; raise AssertionError on the first outcome that is not a
+    loaded `Labels` or a `FormatError`. ``report_every`` prints running totals."""
     rng = random.Random(seed)
     stats: dict[str, int] = {"ok": 0, "format_error": 0}
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -254,6 +260,9 @@ def run_cases(n_cases: int, seed: int = 0) -> dict[str, int]:
                 stats[kind] = stats.get(kind, 0) + 1
             finally:
                 shutil.rmtree(work, ignore_errors=True)
+            if report_every and (case + 1) % report_every == 0:
+                print(f"{case + 1} cases: ok {stats['ok']}, FormatError "
+                      f"{stats['format_error']}, peak RSS {_peak_mb():.0f} MB", flush=True)
     return stats
 
 
@@ -262,10 +271,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-rss-mb", type=int, default=0)
+    parser.add_argument("--report-every", type=int, default=0)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    stats = run_cases(args.cases, args.seed)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stats = run_cases(args.cases, args.seed, report_every=args.report_every)
+    peak = _peak_mb()
     print(f"{args.cases} cases in {time.perf_counter() - t0:.1f}s, peak RSS {peak:.0f} MB: "
           f"{stats}")
     if args.max_rss_mb and peak > args.max_rss_mb:
