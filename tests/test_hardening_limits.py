@@ -197,3 +197,14 @@ def test_limits_are_documented_and_overridable(monkeypatch: pytest.MonkeyPatch) 
         assert name in (limits.__doc__ or "")
         monkeypatch.setenv(f"LEDGER_{name}", "7")
         assert limits.limit(name) == 7
+
+
+def test_a_short_bomb_fuzz_run_only_raises_format_error() -> None:
+    """A few cases of `tools/fuzz/fuzz_bombs.py` (the long run is a tool command)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "fuzz"))
+    from fuzz_bombs import run_cases
+
+    stats = run_cases(40, seed=3)
+    assert stats["ok"] + stats["format_error"] == 40
