@@ -9,6 +9,7 @@ write fail the same way (EFBIG instead of ENOSPC).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -38,6 +39,12 @@ def _labels(frames: int, author: str = "ann", path: Path | None = None) -> Label
             labels.append(LabeledFrame(video, i, [Instance.from_numpy(
                 rng.random((8, 2)) * 100, skel)]))
     return labels
+
+
+@functools.lru_cache(maxsize=1)
+def _big() -> Labels:
+    """3,000 frames (bigger than 400 kB in every format); built once, only saved."""
+    return _labels(3000)
 
 
 @contextlib.contextmanager
@@ -79,7 +86,7 @@ def _can_mount() -> bool:
 def test_save_on_a_nearly_full_disk_is_a_clean_error(ext: str, free_kib: int) -> None:
     if not _can_mount():
         pytest.skip("needs root for a tmpfs; see the RLIMIT_FSIZE test")
-    big = _labels(3000)
+    big = _big()
     with tiny_fs(8192) as fs:
         target = fs / f"p{ext}"
 
@@ -110,7 +117,7 @@ sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / "tests")!r}]
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 from test_hardening_files import _labels
 from ledger.errors import FormatError
-big = _labels(3000)
+big = _labels(400)
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 try:
     big.save({str(target)!r})
