@@ -215,3 +215,32 @@ def test_unsigned_ledgers_still_verify(tmp_path: Path) -> None:
         assert labels.project.store.signatures() == {}
         with pytest.raises(ValidationError, match="private key"):
             labels.receipt()
+
+
+def test_receipt_pins_keys_for_later_transactions(tmp_path: Path) -> None:
+    """After the receipt, ana commits more; mallory rewrites that later work and
+    re-signs it with her own key under ana's name: the receipt's pinned key
+    catches it although the history before the receipt is untouched."""
+    path = _signed_file(tmp_path)
+    with ledger.open(path, author="ana") as labels:
+        kept = labels.receipt()
+        labels.set_point(labels[0].instances[0], "b", 7.0, 7.0)
+    from ledger.core.signing import _crypto, public_hex, sign_hash
+
+    evil = _crypto().Ed25519PrivateKey.generate()
+    conn = sqlite3.connect(path, isolation_level=None)
+    head = conn.execute("SELECT max(seq) FROM events").fetchone()[0]
+    conn.execute("UPDATE events SET message = 'forged' WHERE seq = ?", (head,))
+    conn.close()
+    _rehash(path, start=head)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE keys SET public = ? WHERE author = 'ana'", (public_hex(evil),))
+    for tx, seq in conn.execute("SELECT tx, seq FROM signatures WHERE author = 'ana'"):
+        digest = conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()[0]
+        conn.execute("UPDATE signatures SET signature = ? WHERE tx = ?",
+                     (sign_hash(evil, digest), tx))
+    conn.close()
+    with Project.open(path, read_only=True) as project:
+        assert project.verify() == head  # the file alone is consistent
+        with pytest.raises(IntegrityError, match="not the trusted"):
+            project.verify(receipt=kept)
