@@ -328,11 +328,14 @@ def redo(path: str, project_name: str | None) -> None:
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: events, head hash.")
 @project_option
+@click.option("--deep", is_flag=True, help="also compare every snapshot with a replay")
+@click.option("--receipt", "receipt", default=None, help="a receipt file to check against")
 @guarded
-def verify(path: str, as_json: bool, project_name: str | None) -> None:
-    """Re-hash the whole chain; fails naming the first tampered event."""
+def verify(path: str, as_json: bool, project_name: str | None, deep: bool,
+           receipt: str | None) -> None:
+    """Re-hash the chain and check signatures; fails naming the first tampered event."""
     with _project(path, read_only=True, project=project_name) as project:
-        n = project.verify()
+        n = project.verify(deep=deep, receipt=receipt)
         head = project.head_hash()
     if as_json:
         click.echo(json.dumps({"ok": True, "events": n, "head": head}))
@@ -467,6 +470,9 @@ def _register_merge_commands() -> None:
     main.add_command(review_command)
     register(main)
     register_collab(main)
+    from ledger.cli.audit import register as register_audit
+
+    register_audit(main)
 
 
 _register_merge_commands()

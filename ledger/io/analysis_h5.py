@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any
 
-import h5py
 import numpy as np
 
 from ledger.errors import FormatError
+from ledger.io.atomic import hdf5_image, save_hdf5_image
 from ledger.io.pose_arrays import AnalysisMatrices
 
 
@@ -64,25 +63,21 @@ def analysis_datasets(m: AnalysisMatrices, *, node_names: list[str],
 def write_analysis_h5(path: str | os.PathLike[str], m: AnalysisMatrices, **meta: Any) -> None:
     """Write the analysis file at ``path`` (see `analysis_datasets` for ``meta``)."""
     target = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(target)
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".analysis-", suffix=".h5", dir=folder)
-        os.close(fd)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
     except OSError as exc:
         raise FormatError(target, f"cannot write: {exc}") from exc
+    # Built in memory, written with plain file I/O (`ledger.io.atomic.hdf5_image`):
+    # a full disk is a clean FormatError, never an h5py crash.
+    f = hdf5_image()
     try:
-        with h5py.File(tmp, "w") as f:
-            for key, val in analysis_datasets(m, **meta).items():
-                if isinstance(val, np.ndarray):
-                    f.create_dataset(key, data=np.transpose(val), compression="gzip",
-                                     compression_opts=9)
-                else:
-                    f.create_dataset(key, data=val)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        for key, val in analysis_datasets(m, **meta).items():
+            if isinstance(val, np.ndarray):
+                f.create_dataset(key, data=np.transpose(val), compression="gzip",
+                                 compression_opts=9)
+            else:
+                f.create_dataset(key, data=val)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        f.close()
         raise
+    save_hdf5_image(f, target)

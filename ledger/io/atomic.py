@@ -20,8 +20,9 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ledger.errors import FormatError, LedgerError
 
@@ -46,6 +47,9 @@ def _describe(exc: OSError) -> str:
     return f"{exc.strerror or exc}"
 
 
+describe_os_error = _describe  # for writers that build their file before `atomic_write_path`
+
+
 def _fsync_path(path: str, directory: bool = False) -> None:
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
     try:
@@ -63,18 +67,69 @@ def _fsync_path(path: str, directory: bool = False) -> None:
         os.close(fd)
 
 
+def _temp_prefix(target: Path, pid: int) -> str:
+    return f".{target.name}.{pid}."
+
+
+def clean_stale_temps(target: Path) -> list[str]:
+    """Remove temporary files an earlier save of ``target`` left behind when it
+    was killed (SIGKILL, power loss: no ``finally`` ran). A temp file names the
+    process that made it; only those of processes that no longer exist are
+    removed, so a concurrent save by a live process keeps its file."""
+    removed = []
+    try:
+        names = os.listdir(target.parent if str(target.parent) else ".")
+    except OSError:
+        return removed
+    head = f".{target.name}."
+    for name in names:
+        if not (name.startswith(head) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(head):].split(".", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(target.parent / name)
+            removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but is not ours (EPERM)
+        return True
+    return True
+
+
+def resolve_target(path: str | os.PathLike[str]) -> Path:
+    """The file a save must replace: through a symlink, its target (the link
+    stays a link and the file it names is replaced atomically)."""
+    target = Path(os.fspath(path))
+    if target.is_symlink():
+        return Path(os.path.realpath(target))
+    return target
+
+
 @contextlib.contextmanager
 def atomic_write_path(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield a temporary path; on success fsync it and move it over ``path``.
 
     On any exception the temporary file is removed, ``path`` is left untouched, and
     the error is re-raised as a `LedgerError` (a `FormatError` naming the file for
-    OS errors) unless it already is one.
+    OS errors) unless it already is one. A symlink is followed (its target is
+    replaced); temp files of earlier saves that were killed are removed first.
     """
-    target = Path(os.fspath(path))
+    target = resolve_target(path)
     directory = str(target.parent) if str(target.parent) else "."
+    clean_stale_temps(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target, os.getpid()), suffix=".tmp",
+                                   dir=directory)
         os.close(fd)
     except OSError as exc:
         raise FormatError(target, f"cannot write: {_describe(exc)}") from exc
@@ -96,3 +151,38 @@ def atomic_write_path(path: str | os.PathLike[str]) -> Iterator[str]:
         if isinstance(exc, OSError):
             raise FormatError(target, f"cannot write: {_describe(exc)}") from exc
         raise FormatError(target, f"cannot write: {type(exc).__name__}: {exc}") from exc
+
+
+def write_bytes_to(tmp: str, chunks: Iterable[bytes | memoryview]) -> None:
+    """Write ``chunks`` to ``tmp`` with plain file I/O (no HDF5 library on the
+    disk path: an ENOSPC here is an ordinary `OSError`, never a crash)."""
+    with open(tmp, "wb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+        fh.flush()
+
+
+def hdf5_image() -> Any:
+    """A new, empty HDF5 file that lives only in memory (core driver without a
+    backing store). Why: h5py has crashed the process (SIGSEGV on close) after a
+    write failed with ENOSPC; building the whole image in memory and writing the
+    bytes with ordinary file I/O (`save_hdf5_image`) makes a full disk an
+    ordinary, clean error."""
+    import uuid
+
+    import h5py
+
+    return h5py.File(f"ledger-image-{uuid.uuid4().hex}.h5", "w", driver="core",
+                     backing_store=False)
+
+
+def save_hdf5_image(f: Any, path: str | os.PathLike[str]) -> None:
+    """Write the in-memory HDF5 file ``f`` (from `hdf5_image`) atomically to
+    ``path``, then close it."""
+    try:
+        f.flush()
+        image = f.id.get_file_image()
+    finally:
+        f.close()
+    with atomic_write_path(path) as tmp:
+        write_bytes_to(tmp, [memoryview(image)])

@@ -27,6 +27,7 @@ import numpy as np
 
 from ledger.core.values import FRAME_IDX_LIMIT
 from ledger.errors import FormatError, LedgerError
+from ledger.io import limits
 from ledger.io import sleap_meta as meta_io
 from ledger.io.atomic import atomic_write_path
 from ledger.io.failures import format_errors
@@ -150,14 +151,41 @@ def _load_text(source: str) -> tuple[str, list[str]]:
                     f"frame data inside the zip was not extracted ({len(others)} entries); "
                     "video paths are kept as stored"
                 )
-            return zf.read(names[0]).decode("utf-8"), warnings
+            return _inflate(source, zf, names[0]).decode("utf-8"), warnings
+    size = os.stat(source).st_size
+    if size > limits.limit("MAX_JSON_BYTES"):
+        raise FormatError(source, f"JSON of {size} bytes is over the limit (MAX_JSON_BYTES, "
+                                  "see ledger.io.limits)")
     with open(source, encoding="utf-8") as fh:
         return fh.read(), warnings
+
+
+def _inflate(source: str, zf: zipfile.ZipFile, name: str) -> bytes:
+    """A zip member's bytes, inflated in pieces and refused as soon as they pass
+    the budget (`ledger.io.limits`): a zip bomb costs at most the budget, never
+    what its header claims or what it would expand to."""
+    info = zf.getinfo(name)
+    budget = limits.inflate_budget(info.compress_size)
+    parts, total = [], 0
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > budget:
+                raise FormatError(source, f"{name} inflates past {budget} bytes "
+                                          f"({info.compress_size} compressed): a zip bomb? "
+                                          "(limits MAX_INFLATE_RATIO / MIN_INFLATE_BUDGET, see "
+                                          "ledger.io.limits)")
+            parts.append(chunk)
+    return b"".join(parts)
 
 
 def read_sleap_json(path: str | os.PathLike[str]) -> ProjectData:
     """Read ``.json`` / ``.json.zip`` labels. Raises only `FormatError` for bad files."""
     source = os.fspath(path)
+    limits.check_regular_file(source)
     with format_errors(source, "not a readable SLEAP JSON file"):
         text, warnings = _load_text(source)
         doc = json.loads(text)
@@ -305,13 +333,19 @@ class _Builder:
     def _frame(self, instances: list[Any], frame_no: int) -> None:
         first = len(self.cols["kind"])
         shapes = [self._instance(raw, frame_no) for raw in instances]
+        index: dict[tuple[int, bytes, bytes], int] | None = None
         for offset, raw in enumerate(instances):
             nested = raw.get("from_predicted")
             if nested is None or "score" in raw:
                 continue
             if not isinstance(nested, dict):
                 raise self.fail("from_predicted is not an object")
-            target = self._match(nested, instances, shapes)
+            if index is None:  # predictions by (skeleton, points): linear, not quadratic
+                index = {}
+                for k, other in enumerate(instances):
+                    if "score" in other:
+                        index.setdefault(_shape_key(*shapes[k]), k)
+            target = self._match(nested, index)
             if target is None:
                 self.warnings.append(
                     f"frame {frame_no}: from_predicted matched no prediction in the frame; "
@@ -320,9 +354,8 @@ class _Builder:
             else:
                 self.cols["fp"][first + offset] = first + target
 
-    def _match(
-        self, nested: dict[str, Any], instances: list[Any], shapes: list[tuple[int, np.ndarray]]
-    ) -> int | None:
+    def _match(self, nested: dict[str, Any], index: dict[tuple[int, bytes, bytes], int]
+               ) -> int | None:
         sk = self._int(nested.get("skeleton"), "from_predicted skeleton")
         if not 0 <= sk < len(self.n_nodes):
             return None
@@ -334,15 +367,7 @@ class _Builder:
             pos = self.node_pos[sk].get(self._int(key, "point node"))
             if pos is not None and isinstance(pt, dict):
                 xy[pos] = (_num(pt.get("x"), self), _num(pt.get("y"), self))
-        for k, raw in enumerate(instances):
-            if "score" not in raw or shapes[k][0] != sk:
-                continue
-            other = shapes[k][1]
-            if np.array_equal(np.isnan(other), np.isnan(xy)) and np.array_equal(
-                np.nan_to_num(other), np.nan_to_num(xy)
-            ):
-                return k
-        return None
+        return index.get(_shape_key(sk, xy))
 
     def _fill(
         self, data: ProjectData, fv: list[int], fi: list[int], fs: list[int], fe: list[int]
@@ -367,6 +392,13 @@ class _Builder:
         data.point_x, data.point_y = cat("x", np.float64), cat("y", np.float64)
         data.point_visible, data.point_complete = cat("vis", bool), cat("com", bool)
         data.point_score = cat("pscore", np.float64)
+
+
+def _shape_key(sk: int, xy: np.ndarray) -> tuple[int, bytes, bytes]:
+    """What makes two instances' points equal for from_predicted matching: the
+    same NaN pattern and the same values elsewhere (-0.0 counts as 0.0)."""
+    xy = np.asarray(xy, np.float64)
+    return sk, np.isnan(xy).tobytes(), (np.nan_to_num(xy) + 0.0).tobytes()
 
 
 def _num(value: Any, builder: _Builder) -> float:

@@ -32,6 +32,7 @@ import numpy as np
 
 from ledger.core.values import FRAME_IDX_LIMIT
 from ledger.errors import FormatError, MissingFileError
+from ledger.io import limits
 from ledger.io import sleap_meta as meta_io
 from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import loads
@@ -72,14 +73,12 @@ _META_KEYS = {
     "provenance",
 }
 _EMBED_GROUP = re.compile(r"^/?(video\d+)(/video)?$")
-# A dataset whose declared size is far beyond what the file stores is a damaged
-# header (e.g. a flipped byte in its shape); reading it would exhaust memory.
-_SUSPICIOUS_BYTES = 256 * 1024 * 1024
 
 
 def read_slp(path: str | os.PathLike[str]) -> ProjectData:
     """Read a `.slp` file. Raises `FormatError` (and nothing else) for bad files."""
     source = os.fspath(path)
+    limits.check_regular_file(source)  # a FIFO or /dev/zero must not block or fill memory
     with format_errors(source, "damaged or unreadable file"):
         try:
             handle = h5py.File(source, "r")
@@ -133,6 +132,7 @@ class _Reader:
         self.f = f
         self.source = source
         self.warnings: list[str] = []
+        self._declared = self._stored = 0  # bytes over every dataset read (`_check_size`)
 
     def fail(self, problem: str) -> FormatError:
         return FormatError(self.source, problem)
@@ -158,6 +158,8 @@ class _Reader:
         return value
 
     def _dataset(self, name: str) -> np.ndarray:
+        if isinstance(self.f.get(name, getlink=True), h5py.ExternalLink):
+            raise self.fail(f"'{name}' is an external link to another file (refused)")
         obj = self.f.get(name)
         if obj is None:
             raise self.fail(f"missing dataset '{name}'")
@@ -167,9 +169,21 @@ class _Reader:
         return obj[()]
 
     def _check_size(self, obj: h5py.Dataset, name: str) -> None:
+        """Refuse what would make the reader open other files or allocate far more
+        than the file stores (limits in `ledger.io.limits`)."""
+        if obj.external or obj.is_virtual:
+            raise self.fail(f"dataset '{name}' keeps its data in other files (refused)")
         nbytes = int(np.prod(obj.shape, dtype=np.float64) * obj.dtype.itemsize) if obj.shape else 0
-        if nbytes > _SUSPICIOUS_BYTES and nbytes > 64 * max(1, obj.id.get_storage_size()):
-            raise self.fail(f"dataset '{name}' claims {nbytes} bytes but stores far less")
+        stored = obj.id.get_storage_size()
+        # per dataset and summed over the datasets read: several bombs each under
+        # the limit must not add up to one
+        self._declared += nbytes
+        self._stored += stored
+        if any(n > limits.limit("SUSPICIOUS_BYTES") and n > limits.limit(
+                "MAX_HDF5_RATIO") * max(1, st)
+               for n, st in ((nbytes, stored), (self._declared, self._stored))):
+            raise self.fail(f"dataset '{name}' claims {nbytes} bytes but stores far less "
+                            "(SUSPICIOUS_BYTES / MAX_HDF5_RATIO, see ledger.io.limits)")
 
     def _json_rows(self, name: str) -> list[Any]:
         arr = self._dataset(name)
@@ -409,6 +423,11 @@ class _Reader:
             if _outside(p_start, 0, None) or _outside(p_end, 0, big_table + 1) or \
                     _outside(p_end[kind == small], 0, small_table + 1):
                 raise self.fail("an instance's point range lies outside its point table")
+            if totals[USER] > n_user_pts or totals[PREDICTED] > n_pred_pts:
+                # overlapping ranges: the points read would outgrow the tables the
+                # file stores (memory must follow the declared content)
+                raise self.fail("instances' point ranges overlap: they claim more points "
+                                "than the point tables hold")
 
         score = inst["score"].astype(np.float64)
         if "tracking_score" in inst:

@@ -27,7 +27,7 @@ import numpy as np
 from ledger.core.columns import ranges_to_index
 from ledger.errors import FormatError, LedgerError
 from ledger.io import sleap_meta as meta_io
-from ledger.io.atomic import atomic_write_path
+from ledger.io.atomic import describe_os_error, hdf5_image, save_hdf5_image
 from ledger.io.jsonfmt import dumps
 from ledger.io.project_data import PREDICTED, USER, ProjectData
 
@@ -270,22 +270,32 @@ def write_slp(
     except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
         raise fail(f"invalid project data ({exc})") from exc
 
-    with atomic_write_path(target) as tmp:
-        with h5py.File(tmp, "w") as f:
-            if embed is not None:
-                from ledger.io.slp_embed import write_embedded
+    # The image is built in memory and written with plain file I/O (see
+    # `ledger.io.atomic.hdf5_image`): a full disk is then a clean FormatError.
+    f = hdf5_image()
+    try:
+        if embed is not None:
+            from ledger.io.slp_embed import write_embedded
 
-                assert frame_source is not None
-                write_embedded(f, data, embed, frame_source)
-            group = f.create_group("metadata")
-            group.attrs["format_id"] = np.float64(FORMAT_ID)
-            _json_dataset(f, "videos_json", videos)
-            _json_dataset(f, "tracks_json", tracks)
-            _json_dataset(f, "suggestions_json", suggestions)
-            group.attrs["json"] = np.bytes_(meta_text)
-            for name, table in (
-                ("frames", tables.frames),
-                ("instances", tables.instances),
-            ):
-                f.create_dataset(name, data=table, maxshape=(None,))
-            tables.write_points(f)
+            assert frame_source is not None
+            write_embedded(f, data, embed, frame_source)
+        group = f.create_group("metadata")
+        group.attrs["format_id"] = np.float64(FORMAT_ID)
+        _json_dataset(f, "videos_json", videos)
+        _json_dataset(f, "tracks_json", tracks)
+        _json_dataset(f, "suggestions_json", suggestions)
+        group.attrs["json"] = np.bytes_(meta_text)
+        for name, table in (
+            ("frames", tables.frames),
+            ("instances", tables.instances),
+        ):
+            f.create_dataset(name, data=table, maxshape=(None,))
+        tables.write_points(f)
+    except BaseException as exc:
+        f.close()
+        if isinstance(exc, LedgerError) or not isinstance(exc, Exception):
+            raise
+        if isinstance(exc, OSError):
+            raise fail(describe_os_error(exc)) from exc
+        raise fail(f"{type(exc).__name__}: {exc}") from exc
+    save_hdf5_image(f, target)

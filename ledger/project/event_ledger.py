@@ -125,6 +125,8 @@ class EventLedger:
         self._listeners: list[Callable[[Event], None]] = []
         self._commit_listeners: list[Callable[[list[Record]], None]] = []
         self._refused: set[int] = set()  # transactions whose undo was refused
+        self._keys: dict[str, Any] = {}  # author -> private key or None (docs/audit.md)
+        self._ledger_keys: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- state
 
@@ -263,12 +265,45 @@ class EventLedger:
         records = self._records(pending, tx_kind, ref, author, meta)
         summary = summary_of(self.state, records[-1].seq)
         try:
-            self.store.append(records, self._head, summary=summary)
+            self._append(records, summary)
         except BaseException:
             for event in reversed(pending):
                 self._apply(invert(event))
             raise
         return self._committed(records)
+
+    def _append(self, records: list[Record], summary: dict[str, Any] | None) -> None:
+        """Hand a transaction to the store, signed when its author has a private
+        key in the key directory and the store keeps signatures (docs/audit.md)."""
+        signs = self.store.signs_commits()
+        key = self._key_of(records[0].author) if signs else None
+        if key is None:
+            if signs and records[0].author in self._held_keys():
+                raise ValidationError(
+                    f"{records[0].author!r} signs in {self.store.describe()} but has no "
+                    "private key in the key directory (LEDGER_KEY_DIR); an unsigned "
+                    "transaction would fail verify(), so nothing was committed")
+            self.store.append(records, self._head, summary=summary)
+            return
+        from ledger.core.signing import public_hex, sign_hash
+
+        author, public = records[0].author, public_hex(key)
+        self.store.append_signed(records, self._head, summary=summary,
+                                 sign=lambda h: (author, public, sign_hash(key, h)))
+
+    def _held_keys(self) -> dict[str, Any]:
+        """The authors who sign in this ledger (read once per session)."""
+        if self._ledger_keys is None:
+            self._ledger_keys = self.store.public_keys()
+        return self._ledger_keys
+
+    def _key_of(self, author: str) -> Any | None:
+        """The author's private key (loaded once per session), or None."""
+        if author not in self._keys:
+            from ledger.core.signing import load_key
+
+            self._keys[author] = load_key(author)
+        return self._keys[author]
 
     def _committed(self, records: list[Record]) -> int:
         self._head = records[-1].seq
@@ -355,7 +390,7 @@ class EventLedger:
                 summary["seq"] = records[-1].seq
             else:
                 summary = None
-            self.store.append(records, self._head, summary=summary)
+            self._append(records, summary)
             return self._committed(records)
         self._pending = self._apply_all(events)
         return self._commit(tx_kind, ref)

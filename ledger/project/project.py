@@ -262,8 +262,25 @@ class Project:
 
     # ----------------------------------------------------------------- checking
 
-    def verify(self) -> int:
-        return self.ledger.verify()
+    def verify(self, *, deep: bool = False, receipt: Any = None,
+               keys: dict[str, str] | None = None) -> int:
+        """Re-hash the chain; check every signature of an author who has a key;
+        with ``receipt`` (a dict, JSON or path from `receipt`) check the chain still
+        holds its head and pin its keys; ``keys`` pins author → public key hex;
+        ``deep`` replays and compares every snapshot. Returns the record count;
+        `IntegrityError` names the first failure. docs/audit.md says what each proves."""
+        from ledger.project.audit import verify
+
+        return verify(self, deep=deep, receipt=receipt, keys=keys)
+
+    def receipt(self, author: str | None = None) -> dict[str, Any]:
+        """A small signed JSON-able dict attesting (chain, head seq, head hash) and the
+        keys the ledger holds, signed with ``author``'s (default ours) private key.
+        Keep it outside the file; `verify(receipt=...)` then detects truncation and
+        rewrites up to that head."""
+        from ledger.project.audit import receipt
+
+        return receipt(self, author)
 
     # ----------------------------------------------------------------- forks
 
@@ -274,18 +291,20 @@ class Project:
         stores are written once into a new file (``progress(n)`` hears of every
         ``n`` bytes of array data written: see `array_bytes`)."""
         from ledger.store.sqlite import SqliteStore
+        from ledger.store.sqlite_file import refuse_leftovers
 
         target = Path(path)
-        if target.exists() or Path(f"{target}-wal").exists():
-            raise StoreError(f"{target}: already exists (or has a leftover -wal file); "
-                             "a fork needs a new path")
+        if target.exists():
+            raise StoreError(f"{target}: already exists; a fork needs a new path")
+        refuse_leftovers(target)
         if isinstance(self.store, SqliteStore):
             self.store.copy_to(target)
         else:
             SqliteStore.create_from(target, (
                 self.records(lo, min(lo + _READ_PAGE - 1, self.head))
                 for lo in range(1, self.head + 1, _READ_PAGE)), summary=self.summary(),
-                progress=progress)
+                progress=progress, keys=self.store.public_keys(),
+                signatures=self.store.signatures())
         return Project.open(target, author or self.author, create=False)
 
     def array_bytes(self) -> int:
@@ -304,6 +323,7 @@ class Project:
         store = MemoryStore()
         if self.head:
             store.append(chain_hashes(self.records()), 0, summary=self.summary())
+            store.copy_signatures(self.store.public_keys(), self.store.signatures())
         return Project(store, author or self.author, ids=self.ids)
 
     # ----------------------------------------------------------------- lifetime

@@ -595,9 +595,15 @@ class Labels(EditingMixin, DefinitionsMixin, MergeMixin, FilesMixin, AuditMixin,
         view = Project(MemoryStore(), self.author, read_only=True, ids=self._ids, state=state)
         return Labels(project=view)
 
-    def verify(self) -> int:
-        """Re-hash the whole chain; `IntegrityError` on any tampering."""
-        return self.project.verify()
+    def verify(self, *, deep: bool = False, receipt: Any = None,
+               keys: dict[str, str] | None = None) -> int:
+        """Re-hash the whole chain and check signatures (see `Project.verify`);
+        `IntegrityError` on any tampering it can detect (docs/audit.md)."""
+        return self.project.verify(deep=deep, receipt=receipt, keys=keys)
+
+    def receipt(self, author: str | None = None) -> dict[str, Any]:
+        """A signed attestation of the head to keep elsewhere (`Project.receipt`)."""
+        return self.project.receipt(author)
 
     def head_hash(self) -> str:
         """The hash of the newest event: names this exact version (it covers the whole chain)."""

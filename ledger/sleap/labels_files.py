@@ -16,6 +16,7 @@ import numpy as np
 
 from ledger.core.ids import IdSource
 from ledger.errors import FormatError, MissingFileError, ValidationError
+from ledger.io.failures import format_errors
 from ledger.io.project_convert import export_project, import_events
 
 if TYPE_CHECKING:
@@ -106,7 +107,8 @@ class FilesMixin:
         if project is not None and project.head:
             raise ValidationError(f"{project.describe()}: not empty; import into a new ledger")
         labels = cls(author=author, ids=ids, project=project)  # type: ignore[call-arg]
-        events = import_events(data, labels.project.ids)
+        with format_errors(path, "cannot import the file's content"):  # MemoryError too
+            events = import_events(data, labels.project.ids)
         del data  # what the events do not share is freed before they are applied
         labels.project.commit(events, f"import {os.path.basename(path)}")
         return labels  # type: ignore[return-value]

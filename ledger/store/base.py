@@ -37,7 +37,7 @@ Example::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -157,6 +157,38 @@ class Store(ABC):
     def verify(self) -> int:
         """Re-hash every record from stored bytes; return how many. `IntegrityError`
         names the first record changed, removed, reordered or inserted."""
+
+    # ------------------------------------------------------------- signatures
+    #
+    # Optional (the audit trail, docs/audit.md): a store that keeps authors'
+    # public keys and transaction signatures says so with ``supports_signatures``.
+    # The defaults describe a store that keeps none, so older backends still
+    # satisfy the contract; the application then commits unsigned.
+
+    supports_signatures: bool = False
+
+    def append_signed(self, records: Sequence[Record], expected_head: int, *,
+                      summary: dict[str, Any] | None = None,
+                      sign: Callable[[str], tuple[str, str, str]]) -> None:
+        """`append`, and in the same atomic step store the signature of the
+        transaction ``records`` end: ``sign(last record hash)`` returns
+        ``(author, public key hex, signature hex)``; the public key is recorded for
+        the author if the store has none (`IntegrityError` if it holds another)."""
+        raise NotImplementedError(f"{self.describe()} keeps no signatures (not implemented "
+                                  "for this backend yet)")
+
+    def signs_commits(self) -> bool:
+        """Whether new commits should be signed here (a replica of a server does
+        not sign: its history is rewritten by rebases and the server keeps none)."""
+        return self.supports_signatures
+
+    def public_keys(self) -> dict[str, tuple[str, int]]:
+        """author → (public key hex, seq of the first record it signed)."""
+        return {}
+
+    def signatures(self) -> dict[int, tuple[int, str, str]]:
+        """tx → (seq of its last record, author, signature hex)."""
+        return {}
 
     # ------------------------------------------------------------- followers
 

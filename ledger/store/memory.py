@@ -8,13 +8,13 @@ are read-only).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from ledger.core.codec import Payload, decode_payload
-from ledger.core.record import GENESIS, Envelope, Record, TxInfo, link_hash
+from ledger.core.record import GENESIS, Envelope, Record, TxInfo, chain_hashes, link_hash
 from ledger.errors import (
     ConcurrencyError,
     ConflictError,
@@ -44,6 +44,8 @@ class MemoryStore(Store):
         self._summary: dict[str, Any] = {}
         self._tags: dict[str, int] = {}
         self._snapshots: dict[int, tuple[str, Payload]] = {}
+        self._keys: dict[str, tuple[str, int]] = {}
+        self._signatures: dict[int, tuple[int, str, str]] = {}
 
     def head(self) -> int:
         return len(self.records)
@@ -121,6 +123,39 @@ class MemoryStore(Store):
 
     def summary(self) -> dict[str, Any]:
         return dict(self._summary)
+
+    # ------------------------------------------------------------- signatures
+
+    supports_signatures = True
+
+    def append_signed(self, records: Sequence[Record], expected_head: int, *,
+                      summary: dict[str, Any] | None = None,
+                      sign: Callable[[str], tuple[str, str, str]]) -> None:
+        """`append` plus the transaction's signature (see `Store.append_signed`);
+        the signature is made before anything is stored, so a refusal stores nothing."""
+        if expected_head != len(self.records) or not records:
+            return self.append(records, expected_head, summary=summary)
+        parent = self.hash_at(expected_head) or ""
+        last = chain_hashes(records, parent)[-1]
+        author, public, signature = sign(last.hash)
+        known = self._keys.get(author)
+        if known is not None and known[0] != public:
+            raise IntegrityError(f"the ledger holds another public key for {author!r}")
+        self.append(records, expected_head, summary=summary)
+        self._keys.setdefault(author, (public, records[0].seq))
+        self._signatures[last.tx] = (last.seq, author, signature)
+
+    def copy_signatures(self, keys: dict[str, tuple[str, int]],
+                        signatures: dict[int, tuple[int, str, str]]) -> None:
+        """Take another store's keys and signatures (an in-memory fork)."""
+        self._keys.update(keys)
+        self._signatures.update(signatures)
+
+    def public_keys(self) -> dict[str, tuple[str, int]]:
+        return dict(self._keys)
+
+    def signatures(self) -> dict[int, tuple[int, str, str]]:
+        return dict(self._signatures)
 
     # ------------------------------------------------------------- tags
 

@@ -13,6 +13,8 @@ Python. The layout (format 2)::
     event_blobs, snapshot_blobs who uses which array
     tags(name, seq, created)    named positions; outside the hash chain
     snapshots                   cached projections (`ledger.store.snapshots`)
+    keys, signatures            authors' public keys and transaction signatures, outside
+                                the chain, made on first use (`ledger.store.sqlite_keys`)
 
 ``body`` is the event's canonical encoding with big arrays by digest
 (`ledger.core.codec.encode_payload`); the arrays themselves are stored once each,
@@ -93,6 +95,13 @@ from ledger.store.sqlite_file import (
     _uri,
     check_ledger_file,
     create_ledger_file,
+    refuse_leftovers,
+)
+from ledger.store.sqlite_keys import (
+    copy_signatures,
+    read_keys,
+    read_signatures,
+    store_signature,
 )
 
 DEFAULT_BUSY_TIMEOUT = 30.0
@@ -136,6 +145,7 @@ class SqliteStore(Store):
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._signs: bool | None = None  # `signs_commits`, read once
         if not self.path.exists():
             if not create or read_only:
                 raise _fail(self.path, "no such ledger file")
@@ -320,8 +330,10 @@ class SqliteStore(Store):
             raise ReadOnlyError(f"{self.path}: the store was opened read-only")
 
     def append(self, records: Sequence[Record], expected_head: int, *,
-               summary: dict[str, Any] | None = None) -> None:
-        """Store ``records`` as seqs ``expected_head + 1 ..`` in one transaction.
+               summary: dict[str, Any] | None = None,
+               sign: Callable[[str], tuple[str, str, str]] | None = None) -> None:
+        """Store ``records`` as seqs ``expected_head + 1 ..`` in one transaction
+        (with the transaction's signature when ``sign`` is given, see `append_signed`).
 
         Raises `ConcurrencyError` (writing nothing) when another writer moved the
         head. Arrays are digested first, then compressed as they are written;
@@ -335,7 +347,7 @@ class SqliteStore(Store):
         extra = [("summary", encode(summary))] if summary is not None else []
         with self._lock:
             self._guard("appending", self._append, records, prepared, packed, expected_head,
-                        extra)
+                        extra, sign)
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         """Take the write lock, polling every fraction of a millisecond.
@@ -376,7 +388,8 @@ class SqliteStore(Store):
             raise
 
     def _append(self, records: Sequence[Record], prepared: list[tuple[bytes, Payload]],
-                packed: Any, expected_head: int, extra: list[tuple[str, Any]]) -> None:
+                packed: Any, expected_head: int, extra: list[tuple[str, Any]],
+                sign: Callable[[str], tuple[str, str, str]] | None = None) -> None:
         def work(conn: sqlite3.Connection) -> None:
             head_seq, head_hash = _head_of(conn)
             if head_seq != expected_head:
@@ -406,8 +419,38 @@ class SqliteStore(Store):
                              + " ".join("WHEN ? THEN ?" for _ in marks)
                              + " END WHERE key IN (" + ", ".join("?" * len(marks)) + ")",
                              [*(x for kv in marks.items() for x in kv), *marks])
+            if rows and sign is not None:
+                store_signature(conn, records[0].seq, rows[-1][1], rows[-1][0],
+                                sign(rows[-1][10]))
 
         self._write(work)
+
+    # ------------------------------------------------------------- signatures
+
+    supports_signatures = True
+
+    def append_signed(self, records: Sequence[Record], expected_head: int, *,
+                      summary: dict[str, Any] | None = None,
+                      sign: Callable[[str], tuple[str, str, str]]) -> None:
+        """`append` with the signature stored in the same SQLite transaction, so a
+        crash leaves either a signed transaction or none (`ledger.store.sqlite_keys`)."""
+        self.append(records, expected_head, summary=summary, sign=sign)
+
+    def signs_commits(self) -> bool:
+        """Not in a replica (a file with a ``remote`` origin, `ledger.project.replica`)."""
+        if self._signs is None:
+            rows = self._query("reading the origin", "SELECT 1 FROM sqlite_master "
+                               "WHERE name = 'remote'")
+            self._signs = not rows
+        return self._signs
+
+    def public_keys(self) -> dict[str, tuple[str, int]]:
+        with self._lock:
+            return self._guard("reading keys", read_keys, self.conn)
+
+    def signatures(self) -> dict[int, tuple[int, str, str]]:
+        with self._lock:
+            return self._guard("reading signatures", read_signatures, self.conn)
 
     # ------------------------------------------------------------- verifying
 
@@ -562,13 +605,18 @@ class SqliteStore(Store):
     def create_from(cls, path: str | os.PathLike[str],
                     batches: Iterator[Sequence[Record]],
                     summary: dict[str, Any] | None = None,
-                    progress: Callable[[int], None] | None = None) -> None:
+                    progress: Callable[[int], None] | None = None, *,
+                    keys: dict[str, tuple[str, int]] | None = None,
+                    signatures: dict[int, tuple[int, str, str]] | None = None) -> None:
         """Write a new ledger file holding ``batches`` of records (seqs from 1),
         atomically and writing each byte once (see the module docstring).
-        ``progress(n)`` hears of every ``n`` bytes of array data written."""
+        ``progress(n)`` hears of every ``n`` bytes of array data written; the
+        source's public ``keys`` and transaction ``signatures`` are copied as they
+        are (`verify` checks them against the copied chain)."""
         target = Path(path)
         if target.exists():
             raise StoreError(f"{target}: already exists")
+        refuse_leftovers(target)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.new")
         try:
             with suppress(FileNotFoundError):
@@ -589,6 +637,9 @@ class SqliteStore(Store):
                     store._guard("writing the summary", store.conn.execute,
                                  "UPDATE meta SET value = ? WHERE key = 'summary'",
                                  (encode(summary),))
+                if keys or signatures:
+                    store._guard("copying signatures", copy_signatures, store.conn,
+                                 keys or {}, signatures or {})
             finally:
                 store.close()
             conn = sqlite3.connect(tmp, isolation_level=None)
@@ -622,6 +673,7 @@ class SqliteStore(Store):
         target = Path(path)
         if target.exists():
             raise StoreError(f"{target}: already exists")
+        refuse_leftovers(target)
         tmp = target.with_name(f".{target.name}.fork.tmp")
         try:
             dst = sqlite3.connect(tmp, isolation_level=None)

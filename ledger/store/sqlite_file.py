@@ -62,6 +62,28 @@ def _has_wal(path: Path) -> bool:
     return wal.exists() and wal.stat().st_size > 0
 
 
+def leftover_files(path: Path) -> list[Path]:
+    """SQLite's side files (``-wal``, ``-shm``, ``-journal``) beside ``path``."""
+    return [side for side in (path.with_name(path.name + suffix)
+                              for suffix in ("-wal", "-shm", "-journal"))
+            if side.exists() or side.is_symlink()]
+
+
+def refuse_leftovers(path: Path) -> None:
+    """Refuse to make a new ledger where an old one's side files remain.
+
+    Why: when a writer was killed and the user then deleted only ``p.ledger``,
+    its ``-wal`` still holds the old project's pages; SQLite would replay them
+    into the "new" file, which would then silently hold (and verify) someone
+    else's history. The user must decide: restore the ledger or delete them."""
+    found = leftover_files(path)
+    if found and not path.exists():  # another process may just have created it
+        names = ", ".join(str(f) for f in found)
+        raise _fail(path, f"does not exist but leftover SQLite files of an earlier ledger "
+                          f"do ({names}); restore the ledger file or delete them before "
+                          "creating a new ledger here")
+
+
 def _check_header(path: Path, size: int) -> None:
     """Reject files that are not SQLite or are visibly cut short, from bytes alone."""
     with open(path, "rb") as fh:
@@ -174,6 +196,7 @@ def create_ledger_file(path: Path) -> None:
     one, and of two processes creating the same file at once the loser simply
     opens the winner's (``os.link`` refuses to replace, unlike ``os.replace``).
     """
+    refuse_leftovers(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
@@ -275,6 +298,9 @@ def truncate_copy(path: Path, seq: int) -> list[tuple[str, int]]:
                     "DELETE FROM snapshots WHERE seq > ?",
                     "DELETE FROM snapshot_blobs WHERE seq > ?", "DELETE FROM tags WHERE seq > ?"):
             conn.execute(sql, (seq,))
+        if _fetch(conn, "SELECT 1 FROM sqlite_master WHERE name = 'signatures'"):
+            conn.execute("DELETE FROM signatures WHERE seq > ?", (seq,))
+            conn.execute("DELETE FROM keys WHERE since_seq > ?", (seq,))
         conn.execute("DELETE FROM blob_parts WHERE digest NOT IN (SELECT digest FROM "
                      "event_blobs UNION SELECT digest FROM snapshot_blobs)")
         conn.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM "
