@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -60,6 +61,7 @@ SIZES: dict[str, tuple[int, int, int]] = {
     "L": (300_000, 4, 24),
 }
 GENERATOR_VERSION = 1  # bump when the generated content changes
+PROOFREAD_VERSION = 1  # the same for the proofread files
 TABLES = ("frames", "instances", "points", "pred_points")
 OPS = ("raw", "ours_load", "ours_save", "sio_load", "sio_lazy", "sio_save", "sio_lazy_save")
 SLOW_ON_L = ("sio_load", "sio_save")
@@ -69,16 +71,35 @@ GOALS = {"load_vs_raw": 2.0, "load_vs_sio": 40.0, "save_vs_sio": 20.0, "mem_vs_a
 # --------------------------------------------------------------------- generation
 
 
-def data_path(data_dir: Path, size: str) -> Path:
+def parse_case(case: str) -> tuple[str, int | None]:
+    """``"M"`` -> ("M", None): the original file, a user instance on 1% of frames;
+    ``"M20"`` -> ("M", 20): every instance of 20% of the frames (chosen at random)
+    proofread, i.e. copied to a user instance with small corrections."""
+    match = re.fullmatch(r"([A-Z])(\d+)?", case.strip().upper())
+    if match is None or match.group(1) not in SIZES:
+        raise ValueError(f"unknown case {case!r}; a size {list(SIZES)} and an optional "
+                         "percentage of proofread frames, e.g. M20")
+    pct = int(match.group(2)) if match.group(2) else None
+    if pct is not None and not 0 < pct <= 100:
+        raise ValueError(f"proofread percentage {pct} outside 1..100")
+    return match.group(1), pct
+
+
+def data_path(data_dir: Path, case: str) -> Path:
+    size, pct = parse_case(case)
     n_frames, n_inst, n_nodes = SIZES[size]
-    return data_dir / f"pred_{size}_{n_frames}x{n_inst}x{n_nodes}_v{GENERATOR_VERSION}.slp"
+    if pct is None:
+        return data_dir / f"pred_{size}_{n_frames}x{n_inst}x{n_nodes}_v{GENERATOR_VERSION}.slp"
+    return data_dir / (f"proofread_{size}_{n_frames}x{n_inst}x{n_nodes}_p{pct}"
+                       f"_v{PROOFREAD_VERSION}.slp")
 
 
-def generate(path: Path, size: str) -> float:
+def generate(path: Path, case: str) -> float:
     """Write the synthetic file with sleap-io; returns the seconds it took."""
     import numpy as np
     import sleap_io as sio
 
+    size, pct = parse_case(case)
     n_frames, n_inst, n_nodes = SIZES[size]
     t0 = time.perf_counter()
     rng = np.random.default_rng(1234)
@@ -88,6 +109,11 @@ def generate(path: Path, size: str) -> float:
                             name=f"bench{n_nodes}")
     video = sio.Video(filename=str(path.with_suffix(".mp4")), open_backend=False)
     tracks = [sio.Track(name=f"track_{k}") for k in range(n_inst)]
+    if pct is None:
+        proofread = np.arange(n_frames) % 100 == 50
+    else:
+        proofread = np.zeros(n_frames, bool)
+        proofread[rng.choice(n_frames, n_frames * pct // 100, replace=False)] = True
     frames = []
     chunk = 10_000  # random data per chunk of frames keeps peak memory moderate
     for c0 in range(0, n_frames, chunk):
@@ -97,20 +123,27 @@ def generate(path: Path, size: str) -> float:
         pscores = rng.random((c1 - c0, n_inst, n_nodes))
         iscores = rng.random((c1 - c0, n_inst))
         tscores = rng.random((c1 - c0, n_inst))
+        nudge = rng.normal(0.0, 2.0, (c1 - c0, n_inst, n_nodes, 2))
         for f in range(c0, c1):
             r = f - c0
             insts = [sio.PredictedInstance.from_numpy(
                 pts[r, k], skeleton, point_scores=pscores[r, k], score=float(iscores[r, k]),
                 track=tracks[k], tracking_score=float(tscores[r, k])) for k in range(n_inst)]
-            if f % 100 == 50:
+            if proofread[f] and pct is None:
                 user_pts = np.where(np.isnan(pts[r, 0]), np.nan, pts[r, 0] + 0.5)
                 insts.append(sio.Instance.from_numpy(user_pts, skeleton, track=tracks[0],
                                                      from_predicted=insts[0]))
+            elif proofread[f]:
+                # every prediction corrected by a human: moved a little, gaps kept
+                insts += [sio.Instance.from_numpy(pts[r, k] + nudge[r, k], skeleton,
+                                                  track=tracks[k], from_predicted=insts[k])
+                          for k in range(n_inst)]
             frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=insts))
     suggestions = [sio.SuggestionFrame(video=video, frame_idx=f, metadata={"group": 0})
                    for f in range(0, n_frames, 200)]
     labels = sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton],
                         tracks=tracks, suggestions=suggestions)
+    del frames
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.slp")
     sio.save_slp(labels, str(tmp), verbose=False)
@@ -444,9 +477,11 @@ def main() -> None:
         return
 
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
-    unknown = [s for s in sizes if s not in SIZES]
-    if unknown:
-        ap.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    for case in sizes:
+        try:
+            parse_case(case)
+        except ValueError as exc:
+            ap.error(str(exc))
     data_dir = Path(args.data_dir)
     if args.profile:
         for size in sizes:
