@@ -37,7 +37,7 @@ from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import loads
 from ledger.io.project_data import PREDICTED, USER, ProjectData, VideoData
 from ledger.io.slp_points import as_bool, interleave, kind_order
-from ledger.io.slp_write import write_slp
+from ledger.io.slp_write import POINTS_DTYPE, write_slp
 from ledger.io.validate import check_values
 
 __all__ = ["read_slp", "write_slp"]
@@ -318,20 +318,26 @@ class _Reader:
     def _tables(self, data: ProjectData, format_id: float | None) -> None:
         frames = self._columns("frames")
         inst = self._columns("instances")
-        pts = self._columns("points")
-        pred_ds = self.f.get("pred_points")
-        # A file with both kinds has its predicted points read straight into their
-        # places in the pool, so the full table and the pool never coexist in memory.
-        direct = (len(pts["x"]) > 0 and isinstance(pred_ds, h5py.Dataset)
+        pts_ds, pred_ds = self.f.get("points"), self.f.get("pred_points")
+        # A file with both kinds has its point tables read straight into their places
+        # in the pool (`slp_points`), so a full table and the pool never coexist in
+        # memory: the user table too, when it is stored as SLEAP stores it.
+        pts_later = (format_id is not None and format_id >= 1.1
+                     and isinstance(pts_ds, h5py.Dataset) and pts_ds.dtype == POINTS_DTYPE
+                     and pts_ds.ndim == 1 and pts_ds.shape[0] > 0)
+        pts = None if pts_later else self._columns("points")
+        n_user_pts = int(pts_ds.shape[0]) if pts_later else len(pts["x"])
+        direct = (n_user_pts > 0 and isinstance(pred_ds, h5py.Dataset)
                   and pred_ds.ndim == 1 and pred_ds.dtype.names is not None
                   and all(f in pred_ds.dtype.names for f in _FIELDS["pred_points"]))
         pred = None if direct else self._columns("pred_points")
+        n_pred_pts = int(pred_ds.shape[0]) if direct else len(pred["x"])
+        if pts_later and n_pred_pts == 0:
+            pts, pts_later = self._columns("points"), False
         i64 = np.int64
 
         n_frames = len(frames["video"])
         n_inst = len(inst["instance_type"])
-        n_user_pts = len(pts["x"])
-        n_pred_pts = int(pred_ds.shape[0]) if direct else len(pred["x"])
         f_video = np.ascontiguousarray(_int64(frames["video"]))
         f_idx = np.ascontiguousarray(_int64(frames["frame_idx"]))
         f_start = _int64(frames["instance_id_start"])
@@ -419,15 +425,19 @@ class _Reader:
         score[is_user] = np.nan
         tscore[is_user] = np.nan
 
-        shift = format_id is None or format_id < 1.1
-        ux = pts["x"].astype(np.float64, copy=False)
-        uy = pts["y"].astype(np.float64, copy=False)
-        if shift and n_user_pts:
-            ux, uy = ux - 0.5, uy - 0.5
-        u_vis = as_bool(pts["visible"])
-        u_com = as_bool(pts["complete"])
+        user: tuple[np.ndarray, ...] | h5py.Dataset
+        if pts_later:
+            self._check_size(pts_ds, "points")
+            user = pts_ds
+        else:
+            shift = format_id is None or format_id < 1.1
+            ux = pts["x"].astype(np.float64, copy=False)
+            uy = pts["y"].astype(np.float64, copy=False)
+            if shift and n_user_pts:
+                ux, uy = ux - 0.5, uy - 0.5
+            user = ux, uy, as_bool(pts["visible"]), as_bool(pts["complete"])
         if n_pred_pts == 0:
-            x, y, vis, com = ux, uy, u_vis, u_com
+            x, y, vis, com = user  # a tuple: the user table was read above
             pscore = np.zeros(n_user_pts, np.float64)
             pt_start = dest if in_order else p_start
         elif n_user_pts == 0:
@@ -441,7 +451,7 @@ class _Reader:
                 self._check_size(pred_ds, "pred_points")
                 pred = pred_ds
             x, y, vis, com, pscore = interleave(
-                kind, inst_nodes, p_start, dest, in_order, (ux, uy, u_vis, u_com), pred)
+                kind, inst_nodes, p_start, dest, in_order, user, pred)
             pt_start = dest
 
         data.frame_video, data.frame_idx = f_video, f_idx

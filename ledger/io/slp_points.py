@@ -83,19 +83,25 @@ def choose_path(pred: dict[str, np.ndarray] | h5py.Dataset, in_order: bool,
 
 
 def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
-               dest: np.ndarray, in_order: bool, user: tuple[np.ndarray, ...],
+               dest: np.ndarray, in_order: bool, user: tuple[np.ndarray, ...] | h5py.Dataset,
                pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
     """One point pool in instance order (``dest``: each instance's start) from the
-    two per-kind tables; ``user`` holds the user x, y, visible, complete columns.
-    Returns the pool's x, y, visible, complete, score columns."""
+    two per-kind tables. ``user`` is the user x, y, visible, complete columns, or
+    the ``points`` dataset stored as SLEAP stores it (``POINTS_DTYPE``), which the
+    spread reads a chunk at a time. Returns the pool's x, y, visible, complete,
+    score columns."""
     is_pred = kind == PREDICTED
     if not in_order:
+        if isinstance(user, h5py.Dataset):
+            user = _user_columns(user[()])
         return tuple(_gather_kinds(kind, n_nodes, p_start, dest, user, _pred_columns(pred)))
     total = int(dest[-1] + n_nodes[-1]) if len(dest) else 0
     pool = np.empty(total, POOL_DTYPE)
     run_start, run_len = _runs(is_pred, dest, n_nodes)
     n_pred_rows = int(run_len.sum())
     path = choose_path(pred, in_order, len(run_start), n_pred_rows)
+    if isinstance(user, h5py.Dataset) and path != "spread":
+        user = _user_columns(user[()])
     if path == "spread" and isinstance(pred, h5py.Dataset):
         if n_pred_rows:
             pred.read_direct(pool, np.s_[0:n_pred_rows], np.s_[total - n_pred_rows:total])
@@ -106,21 +112,24 @@ def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
         else:
             _scatter_chunks(pred, pool, run_start, run_len)
         user_pos = ranges_to_index(dest[~is_pred], n_nodes[~is_pred])
-        for name, column in zip(POOL_DTYPE.names, user, strict=False):
+        for name, column in zip(POOL_DTYPE.names, user, strict=False):  # type: ignore[arg-type]
             pool[name][user_pos] = column[:len(user_pos)]
         pool["score"][user_pos] = 0.0
     return tuple(pool[name] for name in POOL_DTYPE.names)
 
 
-def _spread(pool: np.ndarray, slot_pred: np.ndarray, user: tuple[np.ndarray, ...]) -> None:
+def _spread(pool: np.ndarray, slot_pred: np.ndarray,
+            user: tuple[np.ndarray, ...] | h5py.Dataset) -> None:
     """Predicted rows, read contiguously into the tail of ``pool``, moved down into
     their slots (``slot_pred``), and the user points put into the other slots.
 
     One forward pass over the pool, ``_CHUNK`` rows at a time. It is safe in place:
     every predicted row moves down (its slot lies at or below where it was read),
-    so a chunk's writes never reach rows a later chunk still has to read; the rows
-    a chunk reads are copied out first, as they may overlap its own slots. Once no
-    user point is left, the remaining rows already sit in their slots.
+    so a chunk's writes never reach rows a later chunk still has to read. The rows
+    a chunk reads are moved directly while they lie above the chunk (while the user
+    points still to come outnumber a chunk) and copied out first where they overlap
+    its slots. Once no user point is left, the remaining rows already sit in their
+    slots.
     """
     as_void = np.dtype((np.void, pool.dtype.itemsize))
     raw = pool.view(as_void)
@@ -144,13 +153,19 @@ def _spread(pool: np.ndarray, slot_pred: np.ndarray, user: tuple[np.ndarray, ...
             raw[d0:d1] = raw[src:src + k]  # numpy copies overlapping slices safely
             src += k
             continue
-        if k:
+        if k and src >= d1:  # the rows lie above the chunk: move them directly
+            raw[d0:d1][mask] = raw[src:src + k]
+            src += k
+        elif k:  # they overlap the chunk's slots: copy them out first
             np.copyto(moved[:k], raw[src:src + k])
             raw[d0:d1][mask] = moved[:k]
             src += k
         n_user = d1 - d0 - k
-        for name, column in zip(POOL_DTYPE.names, user, strict=False):
-            staged[name][:n_user] = column[u:u + n_user]
+        if isinstance(user, h5py.Dataset):  # HDF5 converts the records (score stays 0)
+            user.read_direct(staged, np.s_[u:u + n_user], np.s_[0:n_user])
+        else:
+            for name, column in zip(POOL_DTYPE.names, user, strict=False):
+                staged[name][:n_user] = column[u:u + n_user]
         raw[d0:d1][~mask] = staged_raw[:n_user]
         u += n_user
 
@@ -210,6 +225,10 @@ def _scatter_chunks(pred: dict[str, np.ndarray] | h5py.Dataset, pool: np.ndarray
             columns = tuple(pred[name][c0:c1] for name in POOL_DTYPE.names)
         for name, column in zip(POOL_DTYPE.names, columns, strict=True):
             pool[name][where] = column
+
+
+def _user_columns(table: np.ndarray) -> tuple[np.ndarray, ...]:
+    return table["x"], table["y"], table["visible"], table["complete"]
 
 
 def _pred_fields(block: Any) -> tuple[np.ndarray, ...]:

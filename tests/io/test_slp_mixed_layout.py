@@ -230,3 +230,34 @@ def test_random_projects_read_alike_on_every_path(
     write_slp(data, file)
     force(path)
     assert_same(read_slp(file), drop_falsy_links(data))
+
+
+@pytest.mark.parametrize("path", IN_ORDER_PATHS)
+@pytest.mark.parametrize("change", ["narrow user table", "format 1.0"])
+def test_user_tables_not_read_in_chunks_still_interleave(
+        tmp_path: Path, force: Callable[[str], list[str]], path: str, change: str) -> None:
+    """The spread reads the user table chunk by chunk only when stored as SLEAP
+    stores it; other user tables (and 1.0 files, whose user points are shifted by
+    -0.5) are read whole first, on every path."""
+    data = _mixed(120, LAYOUTS["random"])
+    file = tmp_path / "user.slp"
+    write_slp(data, file)
+    user = np.repeat(data.inst_kind == USER, 5)
+    with h5py.File(file, "r+") as f:
+        if change == "format 1.0":
+            f["metadata"].attrs["format_id"] = 1.0
+            for name in ("point_x", "point_y"):
+                setattr(data, name, np.where(user, getattr(data, name) - 0.5,
+                                             getattr(data, name)))
+        else:
+            table = f["points"][()]
+            narrow = np.dtype([("x", "<f4"), ("y", "<f4"), ("visible", "u1"),
+                               ("complete", "u1")])
+            del f["points"]
+            f.create_dataset("points", data=table.astype(narrow))
+            for name in ("point_x", "point_y"):
+                column = getattr(data, name).copy()
+                column[user] = column[user].astype(np.float32)
+                setattr(data, name, column)
+    force(path)
+    assert_same(read_slp(file), data)
