@@ -43,6 +43,8 @@ from ledger.io.project_data import PREDICTED, USER
 
 POOL_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?"),
                        ("score", "<f8")])
+# the user table as SLEAP stores it: the first 18 bytes of a pool record
+_STORED_USER = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?")])
 _UNION_BATCH = 256  # runs per HDF5 read: HDF5 builds a union of n hyperslabs in O(n^2)
 _MAX_UNION_RUNS = 4096  # beyond this many runs, reading them in place never pays
 # Reading runs in place skips the spread pass (a few ns per pool row) but costs
@@ -92,7 +94,7 @@ def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
                pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
     """One point pool in instance order (``dest``: each instance's start) from the
     two per-kind tables. ``user`` is the user x, y, visible, complete columns, or
-    the ``points`` dataset stored as SLEAP stores it (``POINTS_DTYPE``), which the
+    the ``points`` dataset stored as SLEAP stores it (``_STORED_USER``), which the
     spread reads a chunk at a time. Returns the pool's x, y, visible, complete,
     score columns."""
     is_pred = kind == PREDICTED
@@ -105,15 +107,16 @@ def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     run_start, run_len = _runs(is_pred, dest, n_nodes)
     n_pred_rows = int(run_len.sum())
     path = choose_path(pred, in_order, len(run_start), n_pred_rows)
-    if isinstance(user, h5py.Dataset) and path not in ("spread", "pread"):
+    if isinstance(user, h5py.Dataset) and (path not in ("spread", "pread")
+                                           or user.dtype != _STORED_USER):
         user = _user_columns(user[()])
     if path == "pread" and isinstance(pred, h5py.Dataset):
         _pread_runs(pred, pool, run_start, run_len)
-        _spread(pool, np.repeat(is_pred, n_nodes), user, moved=False)
+        _spread(pool, is_pred, n_nodes, user, moved=False)
     elif path == "spread" and isinstance(pred, h5py.Dataset):
         if n_pred_rows:
             pred.read_direct(pool, np.s_[0:n_pred_rows], np.s_[total - n_pred_rows:total])
-        _spread(pool, np.repeat(is_pred, n_nodes), user)
+        _spread(pool, is_pred, n_nodes, user)
     else:
         if path == "runs" and isinstance(pred, h5py.Dataset):
             _read_into_runs(pred, pool, run_start, run_len)
@@ -126,11 +129,11 @@ def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     return tuple(pool[name] for name in POOL_DTYPE.names)
 
 
-def _spread(pool: np.ndarray, slot_pred: np.ndarray,
+def _spread(pool: np.ndarray, is_pred: np.ndarray, n_nodes: np.ndarray,
             user: tuple[np.ndarray, ...] | h5py.Dataset, moved: bool = True) -> None:
     """Predicted rows, read contiguously into the tail of ``pool``, moved down into
-    their slots (``slot_pred``), and the user points put into the other slots
-    (only the latter with ``moved=False``: the rows are already in their slots).
+    their instances' slots, and the user points put into the other slots (only the
+    latter with ``moved=False``: the rows are already in their slots).
 
     One forward pass over the pool, ``_CHUNK`` rows at a time. It is safe in place:
     every predicted row moves down (its slot lies at or below where it was read),
@@ -139,29 +142,40 @@ def _spread(pool: np.ndarray, slot_pred: np.ndarray,
     points still to come outnumber a chunk) and copied out first where they overlap
     its slots. Once no user point is left, the remaining rows already sit in their
     slots.
+
+    numpy moves masked records one at a time, so the unit is as large as it can be:
+    a whole instance when every instance has the same number of nodes (one
+    skeleton, the usual file), else one point.
     """
-    as_void = np.dtype((np.void, pool.dtype.itemsize))
+    same = len(n_nodes) > 0 and int(n_nodes[0]) > 0 and bool(np.all(n_nodes == n_nodes[0]))
+    unit = int(n_nodes[0]) if same else 1
+    slot_pred = is_pred if same else np.repeat(is_pred, n_nodes)
+    as_void = np.dtype((np.void, pool.dtype.itemsize * unit))
     raw = pool.view(as_void)
-    total = len(pool)
-    n_user_total = total - int(np.count_nonzero(slot_pred))
+    units = len(raw)
+    chunk = max(1, _CHUNK // unit)
+    n_user_total = units - int(np.count_nonzero(slot_pred))
     src = n_user_total if moved else 0
     # one chunk's predicted rows, copied out, and its user points, staged as pool
     # records; allocated once (a fresh buffer per chunk would be a fresh mapping
     # whose page faults cost more than the copy)
-    spare = np.empty(min(_CHUNK, total), as_void)
-    staged = np.empty(min(_CHUNK, total), POOL_DTYPE)
+    spare = np.empty(min(chunk, units), as_void)
+    staged = np.empty(min(chunk, units) * unit, POOL_DTYPE)
     staged["score"] = 0.0
     staged_raw = staged.view(as_void)
     if isinstance(user, h5py.Dataset):  # read as stored (HDF5 converting is slower)
-        stored = np.empty(min(_CHUNK, total), user.dtype)
-        user_columns = _user_columns(stored)
+        stored = np.empty(len(staged), user.dtype)
+        # a user record is the first bytes of a pool record: copied as bytes at once
+        width = user.dtype.itemsize
+        stored_bytes = stored.view(np.uint8).reshape(-1, width)
+        staged_bytes = staged.view(np.uint8).reshape(-1, POOL_DTYPE.itemsize)[:, :width]
         file_space = user.id.get_space()
         memory_space = h5py.h5s.create_simple((len(stored),))
     u = 0
-    for d0 in range(0, total, _CHUNK):
+    for d0 in range(0, units, chunk):
         if u == n_user_total:
             break  # no user point from here on: the rest already sits in place
-        d1 = min(d0 + _CHUNK, total)
+        d1 = min(d0 + chunk, units)
         mask = slot_pred[d0:d1]
         k = int(np.count_nonzero(mask))
         if moved and k == d1 - d0:
@@ -178,20 +192,17 @@ def _spread(pool: np.ndarray, slot_pred: np.ndarray,
         n_user = d1 - d0 - k
         if not n_user:
             continue
+        rows = n_user * unit
         if isinstance(user, h5py.Dataset):
             # the low-level call: ``read_direct`` costs ~0.2 ms per call in Python
-            file_space.select_hyperslab((u,), (n_user,))
-            memory_space.select_hyperslab((0,), (n_user,))
+            file_space.select_hyperslab((u * unit,), (rows,))
+            memory_space.select_hyperslab((0,), (rows,))
             user.id.read(memory_space, file_space, stored)
-            for name, column in zip(POOL_DTYPE.names, user_columns, strict=False):
-                staged[name][:n_user] = column[:n_user]
+            staged_bytes[:rows] = stored_bytes[:rows]
         else:
             for name, column in zip(POOL_DTYPE.names, user, strict=False):
-                staged[name][:n_user] = column[u:u + n_user]
-        if 8 * n_user < d1 - d0:  # a few: numpy's sparse boolean assignment is slow
-            raw[d0 + np.flatnonzero(~mask)] = staged_raw[:n_user]
-        else:
-            raw[d0:d1][~mask] = staged_raw[:n_user]
+                staged[name][:rows] = column[u * unit:u * unit + rows]
+        raw[d0:d1][~mask] = staged_raw[:n_user]
         u += n_user
 
 
