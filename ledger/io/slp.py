@@ -8,6 +8,8 @@ whose extra datasets are reported in ``data.warnings`` rather than silently lost
 Speed matters: a 300,000-frame prediction file is four big tables. Each table is
 read with one ``ds[()]`` call and turned into columns with vectorised numpy; the
 point columns are used as zero-copy views when only one kind of point exists.
+When both kinds exist (a proofread project), `ledger.io.slp_points` places the
+two point tables into one instance-ordered pool at about the cost of reading them.
 
 Robustness matters as much: a damaged file must raise `FormatError` naming the
 file, never an ``h5py``/``KeyError``/``IndexError`` from deep inside, and never a

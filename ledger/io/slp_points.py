@@ -8,23 +8,34 @@ user instances copied from predictions on some frames), every run of consecutive
 predicted instances is a contiguous slice of ``pred_points`` that belongs at a
 different place in the pool.
 
-The reader must cost about as much as reading the tables whatever the mix, and
-must not hold a second copy of the large table. The paths, fastest first:
+The reader must cost about as much as reading the tables whatever the mix (1% or
+50% of frames proofread, runs short or long), and must not hold a second copy of
+the large table. Every path but ``gather`` fills the pool in one forward pass and
+puts the user points into the gaps a chunk at a time, reading the user table a
+chunk at a time too when it is stored as SLEAP stores it. They differ in how the
+predicted rows get into their slots:
 
-* ``spread`` (the usual file: ``pred_points`` stored in the pool's record type):
-  HDF5 reads the whole predicted table in one contiguous read into the tail of
-  the pool; one forward pass, a chunk of pool rows at a time, moves those rows
-  down into their slots and puts the user points into the gaps. It costs one
-  read plus one memory pass over the pool, independent of how many runs there
-  are; extra memory is one chunk.
-* ``runs`` (few, long runs): HDF5 reads each run straight into its slots, as a
-  union of hyperslabs per batch of runs. No extra pass at all, but HDF5 pays per
-  run (building a union is quadratic in its size), so it wins only when runs
-  are long: few runs per row.
+* ``pread`` (sleap-io's files: ``pred_points`` in the pool's record type, stored
+  contiguously and unfiltered): the kernel copies the rows from the file straight
+  into their slots, ``preadv`` with one buffer per run of predicted instances. As
+  cheap as the raw read plus about a microsecond per run, no extra pass.
+* ``spread`` (the same record type, stored in chunks as SLEAP writes it): HDF5
+  reads the whole table in one contiguous read into the tail of the pool; the
+  forward pass moves the rows down into their slots, whole instances at a time.
+  One read plus one memory pass whatever the number of runs; extra memory is one
+  chunk.
+* ``runs`` (the same, with few long runs): HDF5 reads each run straight into its
+  slots, as a union of hyperslabs per batch of runs. No extra pass, but HDF5 pays
+  about 10 us per run (building a union is quadratic in its size): with the
+  thousands of short runs of a proofread project this was 5-6x the raw read.
 * ``scatter`` (other stored types, e.g. ``float32`` points): the table is read a
   chunk at a time, converted and scattered into its slots.
 * ``gather`` (point tables not in instance order, never written by SLEAP or
   sleap-io): each kind's blocks gathered by index.
+
+A pool made of the two tables as they are (instances indexing two segments)
+would skip placing rows at all, but the ledger takes one instance-ordered pool
+and would gather a copy of it.
 
 ``tools/bench/slp.py`` measures the choice on files with 1% to 20% of frames
 proofread.
