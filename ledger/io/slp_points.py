@@ -15,11 +15,7 @@ puts the user points into the gaps a chunk at a time, reading the user table a
 chunk at a time too when it is stored as SLEAP stores it. They differ in how the
 predicted rows get into their slots:
 
-* ``pread`` (sleap-io's files: ``pred_points`` in the pool's record type, stored
-  contiguously and unfiltered): the kernel copies the rows from the file straight
-  into their slots, ``preadv`` with one buffer per run of predicted instances. As
-  cheap as the raw read plus about a microsecond per run, no extra pass.
-* ``spread`` (the same record type, stored in chunks as SLEAP writes it): HDF5
+* ``spread`` (the usual file: ``pred_points`` in the pool's record type): HDF5
   reads the whole table in one contiguous read into the tail of the pool; the
   forward pass moves the rows down into their slots, whole instances at a time.
   One read plus one memory pass whatever the number of runs; extra memory is one
@@ -33,6 +29,11 @@ predicted rows get into their slots:
 * ``gather`` (point tables not in instance order, never written by SLEAP or
   sleap-io): each kind's blocks gathered by index.
 
+Also measured and dropped: the kernel copying each run from the file straight
+into its slots (``preadv``, one buffer per run, for contiguous tables). It skips
+the memory pass, but with the 60,000 runs of a 300,000-frame file proofread on
+20% of its frames the read itself took 3x the raw read, against 1x plus a pass.
+
 A pool made of the two tables as they are (instances indexing two segments)
 would skip placing rows at all, but the ledger takes one instance-ordered pool
 and would gather a copy of it.
@@ -43,7 +44,6 @@ proofread.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import h5py
@@ -62,8 +62,7 @@ _MAX_UNION_RUNS = 4096  # beyond this many runs, reading them in place never pay
 # HDF5 about 10 us per run: it pays only for runs longer than this many rows.
 _MIN_ROWS_PER_RUN = 4096
 _CHUNK = 1 << 16  # pool rows per step of the spread and scatter passes
-_IOV_MAX = 1024  # buffers per preadv call (POSIX guarantees at least 16; Linux has 1024)
-_PREADV = hasattr(os, "preadv")  # not on Windows
+_USER_BLOCK = 1 << 20  # user rows per read of a SLEAP-stored user table (18 MB)
 
 
 def kind_order(is_pred: np.ndarray, n_nodes: np.ndarray
@@ -93,8 +92,6 @@ def choose_path(pred: dict[str, np.ndarray] | h5py.Dataset, in_order: bool,
         return "gather"
     if not isinstance(pred, h5py.Dataset) or pred.dtype != POOL_DTYPE:
         return "scatter"
-    if _PREADV and _plain_offset(pred) is not None:
-        return "pread"
     if n_runs <= _MAX_UNION_RUNS and n_runs * _MIN_ROWS_PER_RUN <= n_rows:
         return "runs"
     return "spread"
@@ -106,7 +103,7 @@ def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     """One point pool in instance order (``dest``: each instance's start) from the
     two per-kind tables. ``user`` is the user x, y, visible, complete columns, or
     the ``points`` dataset stored as SLEAP stores it (``_STORED_USER``), which the
-    spread reads a chunk at a time. Returns the pool's x, y, visible, complete,
+    spread reads in blocks. Returns the pool's x, y, visible, complete,
     score columns."""
     is_pred = kind == PREDICTED
     if not in_order:
@@ -118,13 +115,9 @@ def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
     run_start, run_len = _runs(is_pred, dest, n_nodes)
     n_pred_rows = int(run_len.sum())
     path = choose_path(pred, in_order, len(run_start), n_pred_rows)
-    if isinstance(user, h5py.Dataset) and (path not in ("spread", "pread")
-                                           or user.dtype != _STORED_USER):
+    if isinstance(user, h5py.Dataset) and (path != "spread" or user.dtype != _STORED_USER):
         user = _user_columns(user[()])
-    if path == "pread" and isinstance(pred, h5py.Dataset):
-        _pread_runs(pred, pool, run_start, run_len)
-        _spread(pool, is_pred, n_nodes, user, moved=False)
-    elif path == "spread" and isinstance(pred, h5py.Dataset):
+    if path == "spread" and isinstance(pred, h5py.Dataset):
         if n_pred_rows:
             pred.read_direct(pool, np.s_[0:n_pred_rows], np.s_[total - n_pred_rows:total])
         _spread(pool, is_pred, n_nodes, user)
@@ -141,10 +134,9 @@ def interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
 
 
 def _spread(pool: np.ndarray, is_pred: np.ndarray, n_nodes: np.ndarray,
-            user: tuple[np.ndarray, ...] | h5py.Dataset, moved: bool = True) -> None:
+            user: tuple[np.ndarray, ...] | h5py.Dataset) -> None:
     """Predicted rows, read contiguously into the tail of ``pool``, moved down into
-    their instances' slots, and the user points put into the other slots (only the
-    latter with ``moved=False``: the rows are already in their slots).
+    their instances' slots, and the user points put into the other slots.
 
     One forward pass over the pool, ``_CHUNK`` rows at a time. It is safe in place:
     every predicted row moves down (its slot lies at or below where it was read),
@@ -156,7 +148,9 @@ def _spread(pool: np.ndarray, is_pred: np.ndarray, n_nodes: np.ndarray,
 
     numpy moves masked records one at a time, so the unit is as large as it can be:
     a whole instance when every instance has the same number of nodes (one
-    skeleton, the usual file), else one point.
+    skeleton, the usual file), else one point. A user table stored as SLEAP stores
+    it is read ``_USER_BLOCK`` rows at a time (few HDF5 calls, bounded memory) and
+    its records copied as bytes: they are the first bytes of a pool record.
     """
     same = len(n_nodes) > 0 and int(n_nodes[0]) > 0 and bool(np.all(n_nodes == n_nodes[0]))
     unit = int(n_nodes[0]) if same else 1
@@ -166,7 +160,7 @@ def _spread(pool: np.ndarray, is_pred: np.ndarray, n_nodes: np.ndarray,
     units = len(raw)
     chunk = max(1, _CHUNK // unit)
     n_user_total = units - int(np.count_nonzero(slot_pred))
-    src = n_user_total if moved else 0
+    src = n_user_total
     # one chunk's predicted rows, copied out, and its user points, staged as pool
     # records; allocated once (a fresh buffer per chunk would be a fresh mapping
     # whose page faults cost more than the copy)
@@ -174,95 +168,40 @@ def _spread(pool: np.ndarray, is_pred: np.ndarray, n_nodes: np.ndarray,
     staged = np.empty(min(chunk, units) * unit, POOL_DTYPE)
     staged["score"] = 0.0
     staged_raw = staged.view(as_void)
-    if isinstance(user, h5py.Dataset):  # read as stored (HDF5 converting is slower)
-        stored = np.empty(len(staged), user.dtype)
-        # a user record is the first bytes of a pool record: copied as bytes at once
-        width = user.dtype.itemsize
-        stored_bytes = stored.view(np.uint8).reshape(-1, width)
-        staged_bytes = staged.view(np.uint8).reshape(-1, POOL_DTYPE.itemsize)[:, :width]
-        file_space = user.id.get_space()
-        memory_space = h5py.h5s.create_simple((len(stored),))
-    u = 0
+    staged_bytes = staged.view(np.uint8).reshape(-1, POOL_DTYPE.itemsize)
+    block = np.empty(0, _STORED_USER)
+    block_start = 0  # user table row of block[0]
+    u = 0  # user units placed so far
     for d0 in range(0, units, chunk):
         if u == n_user_total:
             break  # no user point from here on: the rest already sits in place
         d1 = min(d0 + chunk, units)
         mask = slot_pred[d0:d1]
         k = int(np.count_nonzero(mask))
-        if moved and k == d1 - d0:
+        if k == d1 - d0:
             raw[d0:d1] = raw[src:src + k]  # numpy copies overlapping slices safely
             src += k
             continue
-        if moved and k and src >= d1:  # the rows lie above the chunk: move them directly
+        if k and src >= d1:  # the rows lie above the chunk: move them directly
             raw[d0:d1][mask] = raw[src:src + k]
             src += k
-        elif moved and k:  # they overlap the chunk's slots: copy them out first
+        elif k:  # they overlap the chunk's slots: copy them out first
             np.copyto(spare[:k], raw[src:src + k])
             raw[d0:d1][mask] = spare[:k]
             src += k
         n_user = d1 - d0 - k
-        if not n_user:
-            continue
-        rows = n_user * unit
+        rows, first = n_user * unit, u * unit
         if isinstance(user, h5py.Dataset):
-            # the low-level call: ``read_direct`` costs ~0.2 ms per call in Python
-            file_space.select_hyperslab((u * unit,), (rows,))
-            memory_space.select_hyperslab((0,), (rows,))
-            user.id.read(memory_space, file_space, stored)
-            staged_bytes[:rows] = stored_bytes[:rows]
+            if first + rows > block_start + len(block):
+                block_start = first
+                block = user[first:min(first + max(_USER_BLOCK, rows), n_user_total * unit)]
+            records = block[first - block_start:first - block_start + rows]
+            staged_bytes[:rows, :records.itemsize] = records.view(np.uint8).reshape(rows, -1)
         else:
             for name, column in zip(POOL_DTYPE.names, user, strict=False):
-                staged[name][:rows] = column[u * unit:u * unit + rows]
+                staged[name][:rows] = column[first:first + rows]
         raw[d0:d1][~mask] = staged_raw[:n_user]
         u += n_user
-
-
-def _pread_runs(ds: h5py.Dataset, pool: np.ndarray, run_start: np.ndarray,
-                run_len: np.ndarray) -> None:
-    """``ds[:sum(run_len)]`` copied by the kernel from the file straight into the
-    runs of ``pool``: ``preadv`` with one buffer per run, ``_IOV_MAX`` runs per
-    call (``choose_path`` has checked that the rows lie plainly in the file)."""
-    item = pool.dtype.itemsize
-    offset = _plain_offset(ds)
-    if offset is None:  # pragma: no cover - choose_path checked it
-        raise OSError("pred_points is not stored as one plain block")
-    memory = memoryview(pool.view(np.uint8))
-    starts = (run_start * item).tolist()
-    ends = ((run_start + run_len) * item).tolist()
-    buffers = [memory[a:b] for a, b in zip(starts, ends, strict=True)]
-    fd = os.open(ds.file.filename, os.O_RDONLY)
-    try:
-        done = 0
-        for i in range(0, len(buffers), _IOV_MAX):
-            batch = buffers[i:i + _IOV_MAX]
-            want = sum(map(len, batch))
-            got = os.preadv(fd, batch, offset + done)
-            if got != want:
-                raise OSError(f"pred_points: read {got} of {want} bytes (file truncated?)")
-            done += got
-    finally:
-        os.close(fd)
-
-
-def _plain_offset(ds: h5py.Dataset) -> int | None:
-    """Where ``ds``'s rows start in its file, if they lie there as one plain block
-    that the OS can read straight into memory: contiguous layout, no filters or
-    external storage, the default file driver, no user block, and the whole block
-    inside the file. None otherwise (then HDF5 reads it)."""
-    try:
-        plist = ds.id.get_create_plist()
-        if (ds.file.driver != "sec2" or ds.file.userblock_size != 0
-                or plist.get_layout() != h5py.h5d.CONTIGUOUS or plist.get_nfilters()
-                or plist.get_external_count()):
-            return None
-        offset = ds.id.get_offset()
-        if offset is None:
-            return None
-        size = os.path.getsize(ds.file.filename)
-    except (OSError, ValueError, RuntimeError):
-        return None
-    end = int(offset) + int(np.prod(ds.shape, dtype=np.int64)) * ds.dtype.itemsize
-    return int(offset) if end <= size else None
 
 
 def _runs(is_pred: np.ndarray, dest: np.ndarray, n_nodes: np.ndarray

@@ -35,7 +35,7 @@ from ledger.io import slp_points
 from ledger.io.project_data import USER, ProjectData
 from ledger.io.slp import read_slp, write_slp
 
-IN_ORDER_PATHS = ("pread", "spread", "runs", "scatter")
+IN_ORDER_PATHS = ("spread", "runs", "scatter")
 
 
 def _mixed(n_frames: int, user: Callable[[int], bool] | None, seed: int = 0) -> ProjectData:
@@ -52,18 +52,6 @@ def _mixed(n_frames: int, user: Callable[[int], bool] | None, seed: int = 0) -> 
     data.point_score = np.where(user_pts, 0.0, data.point_score)
     data.point_complete = user_pts & data.point_visible
     return data
-
-
-def _store_plainly(file: Path) -> None:
-    """Rewrite the point tables as sleap-io stores them: contiguous, unfiltered
-    (ledger writes them in chunks), so that the OS can read them directly."""
-    with h5py.File(file, "r+") as f:
-        for name in ("points", "pred_points"):
-            table = f[name][()]
-            del f[name]
-            f.create_dataset(name, data=table)
-        stored = f["pred_points"]
-        assert stored.shape[0] == 0 or slp_points._plain_offset(stored) is not None
 
 
 LAYOUTS: dict[str, Callable[[int], bool] | None] = {
@@ -95,6 +83,7 @@ def force(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], list[str]]:
         monkeypatch.setattr(slp_points, "choose_path", forced)
         monkeypatch.setattr(slp_points, "_CHUNK", 97)  # chunks end inside instances
         monkeypatch.setattr(slp_points, "_UNION_BATCH", 3)  # several unions per read
+        monkeypatch.setattr(slp_points, "_USER_BLOCK", 31)  # several user blocks
         return chosen
 
     return apply
@@ -107,8 +96,6 @@ def test_every_path_lays_out_every_mix(tmp_path: Path, force: Callable[[str], li
     data = _mixed(300, LAYOUTS[layout])
     file = tmp_path / "mixed.slp"
     write_slp(data, file)
-    if path == "pread":
-        _store_plainly(file)
     chosen = force(path)
     got = read_slp(file)
     assert chosen, "the mixed-kind layout was not used"
@@ -242,8 +229,6 @@ def test_random_projects_read_alike_on_every_path(
     data, path = case
     file = tmp_path / f"random_{path}.slp"
     write_slp(data, file)
-    if path == "pread":
-        _store_plainly(file)
     force(path)
     assert_same(read_slp(file), drop_falsy_links(data))
 
@@ -275,8 +260,6 @@ def test_user_tables_not_read_in_chunks_still_interleave(
                 column = getattr(data, name).copy()
                 column[user] = column[user].astype(np.float32)
                 setattr(data, name, column)
-    if path == "pread":
-        _store_plainly(file)
     force(path)
     assert_same(read_slp(file), data)
 
@@ -287,7 +270,7 @@ def test_truncated_plain_table_is_a_format_error(tmp_path: Path) -> None:
     file = tmp_path / "cut.slp"
     _proofread_with_sleap_io(file, 60, 0.2, seed=3)
     with h5py.File(file, "r") as f:
-        offset = slp_points._plain_offset(f["pred_points"])
+        offset = f["pred_points"].id.get_offset()  # sleap-io stores it contiguously
         assert offset is not None
         end = offset + f["pred_points"].id.get_storage_size()
     with open(file, "r+b") as fh:  # cut inside the predicted points
