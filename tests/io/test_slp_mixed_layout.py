@@ -5,9 +5,11 @@ The reader has four paths (see ``ledger.io.slp_points``): ``spread`` (one read
 into the pool's tail, then one pass moving rows into their slots), ``runs`` (HDF5
 reads each run of predicted instances straight into its slots), ``scatter`` (other
 stored types, converted chunk by chunk) and ``gather`` (tables out of instance
-order). Each is forced here on small files, with chunks small enough to end
-inside instances, and compared with the project that was written and with
-sleap-io's reading of the same file.
+order). Each is forced here on small files, with chunks, union batches and user
+blocks small enough that every step repeats many times (random projects with
+several skeletons make the spread work point by point rather than instance by
+instance), and compared with the project that was written and with sleap-io's
+reading of the same file.
 """
 
 from __future__ import annotations
@@ -235,9 +237,9 @@ def test_random_projects_read_alike_on_every_path(
 
 @pytest.mark.parametrize("path", IN_ORDER_PATHS)
 @pytest.mark.parametrize("change", ["narrow user table", "format 1.0"])
-def test_user_tables_not_read_in_chunks_still_interleave(
+def test_user_tables_not_read_in_blocks_still_interleave(
         tmp_path: Path, force: Callable[[str], list[str]], path: str, change: str) -> None:
-    """The spread reads the user table chunk by chunk only when stored as SLEAP
+    """The spread reads the user table in blocks only when stored as SLEAP
     stores it; other user tables (and 1.0 files, whose user points are shifted by
     -0.5) are read whole first, on every path."""
     data = _mixed(120, LAYOUTS["random"])
