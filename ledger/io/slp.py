@@ -8,6 +8,8 @@ whose extra datasets are reported in ``data.warnings`` rather than silently lost
 Speed matters: a 300,000-frame prediction file is four big tables. Each table is
 read with one ``ds[()]`` call and turned into columns with vectorised numpy; the
 point columns are used as zero-copy views when only one kind of point exists.
+When both kinds exist (a proofread project), `ledger.io.slp_points` places the
+two point tables into one instance-ordered pool at about the cost of reading them.
 
 Robustness matters as much: a damaged file must raise `FormatError` naming the
 file, never an ``h5py``/``KeyError``/``IndexError`` from deep inside, and never a
@@ -37,7 +39,8 @@ from ledger.io import sleap_meta as meta_io
 from ledger.io.failures import format_errors
 from ledger.io.jsonfmt import loads
 from ledger.io.project_data import PREDICTED, USER, ProjectData, VideoData
-from ledger.io.slp_write import ranges_to_index, write_slp
+from ledger.io.slp_points import as_bool, interleave, kind_order
+from ledger.io.slp_write import POINTS_DTYPE, write_slp
 from ledger.io.validate import check_values
 
 __all__ = ["read_slp", "write_slp"]
@@ -331,20 +334,26 @@ class _Reader:
     def _tables(self, data: ProjectData, format_id: float | None) -> None:
         frames = self._columns("frames")
         inst = self._columns("instances")
-        pts = self._columns("points")
-        pred_ds = self.f.get("pred_points")
-        # A file with both kinds has its predicted points read straight into their
-        # places in the pool, so the full table and the pool never coexist in memory.
-        direct = (len(pts["x"]) > 0 and isinstance(pred_ds, h5py.Dataset)
+        pts_ds, pred_ds = self.f.get("points"), self.f.get("pred_points")
+        # A file with both kinds has its point tables read straight into their places
+        # in the pool (`slp_points`), so a full table and the pool never coexist in
+        # memory: the user table too, when it is stored as SLEAP stores it.
+        pts_later = (format_id is not None and format_id >= 1.1
+                     and isinstance(pts_ds, h5py.Dataset) and pts_ds.dtype == POINTS_DTYPE
+                     and pts_ds.ndim == 1 and pts_ds.shape[0] > 0)
+        pts = None if pts_later else self._columns("points")
+        n_user_pts = int(pts_ds.shape[0]) if pts_later else len(pts["x"])
+        direct = (n_user_pts > 0 and isinstance(pred_ds, h5py.Dataset)
                   and pred_ds.ndim == 1 and pred_ds.dtype.names is not None
                   and all(f in pred_ds.dtype.names for f in _FIELDS["pred_points"]))
         pred = None if direct else self._columns("pred_points")
+        n_pred_pts = int(pred_ds.shape[0]) if direct else len(pred["x"])
+        if pts_later and n_pred_pts == 0:
+            pts, pts_later = self._columns("points"), False
         i64 = np.int64
 
         n_frames = len(frames["video"])
         n_inst = len(inst["instance_type"])
-        n_user_pts = len(pts["x"])
-        n_pred_pts = int(pred_ds.shape[0]) if direct else len(pred["x"])
         f_video = np.ascontiguousarray(_int64(frames["video"]))
         f_idx = np.ascontiguousarray(_int64(frames["frame_idx"]))
         f_start = _int64(frames["instance_id_start"])
@@ -404,7 +413,7 @@ class _Reader:
         is_user = kind == USER
         # Files store each kind's points in instance order; then every range is
         # known from the node counts and one comparison per column checks them all.
-        dest, in_order_starts, totals = _kind_order(~is_user, inst_nodes)
+        dest, in_order_starts, totals = kind_order(~is_user, inst_nodes)
         in_order = bool(n_inst) and np.array_equal(p_start, in_order_starts)
         if in_order:
             if not np.array_equal(p_end - p_start, inst_nodes):
@@ -437,29 +446,33 @@ class _Reader:
         score[is_user] = np.nan
         tscore[is_user] = np.nan
 
-        shift = format_id is None or format_id < 1.1
-        ux = pts["x"].astype(np.float64, copy=False)
-        uy = pts["y"].astype(np.float64, copy=False)
-        if shift and n_user_pts:
-            ux, uy = ux - 0.5, uy - 0.5
-        u_vis = _as_bool(pts["visible"])
-        u_com = _as_bool(pts["complete"])
+        user: tuple[np.ndarray, ...] | h5py.Dataset
+        if pts_later:
+            self._check_size(pts_ds, "points")
+            user = pts_ds
+        else:
+            shift = format_id is None or format_id < 1.1
+            ux = pts["x"].astype(np.float64, copy=False)
+            uy = pts["y"].astype(np.float64, copy=False)
+            if shift and n_user_pts:
+                ux, uy = ux - 0.5, uy - 0.5
+            user = ux, uy, as_bool(pts["visible"]), as_bool(pts["complete"])
         if n_pred_pts == 0:
-            x, y, vis, com = ux, uy, u_vis, u_com
+            x, y, vis, com = user  # a tuple: the user table was read above
             pscore = np.zeros(n_user_pts, np.float64)
             pt_start = dest if in_order else p_start
         elif n_user_pts == 0:
             x = pred["x"].astype(np.float64, copy=False)
             y = pred["y"].astype(np.float64, copy=False)
-            vis, com = _as_bool(pred["visible"]), _as_bool(pred["complete"])
+            vis, com = as_bool(pred["visible"]), as_bool(pred["complete"])
             pscore = pred["score"].astype(np.float64, copy=False)
             pt_start = dest if in_order else p_start
         else:
             if pred is None:
                 self._check_size(pred_ds, "pred_points")
                 pred = pred_ds
-            x, y, vis, com, pscore = _interleave(
-                kind, inst_nodes, p_start, dest, in_order, (ux, uy, u_vis, u_com), pred)
+            x, y, vis, com, pscore = interleave(
+                kind, inst_nodes, p_start, dest, in_order, user, pred)
             pt_start = dest
 
         data.frame_video, data.frame_idx = f_video, f_idx
@@ -480,146 +493,3 @@ class _Reader:
         keys = sorted(k for k, v in meta.items() if k not in _META_KEYS and v not in ([], {}, None))
         if keys:
             self.warnings.append("ignored metadata keys: " + ", ".join(keys))
-
-
-_POOL_DTYPE = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?"),
-                        ("score", "<f8")])
-_UNION_BATCH = 256  # runs per HDF5 read: HDF5 builds a union of n hyperslabs in O(n^2)
-_MAX_UNION_RUNS = 4096  # beyond this, reading in chunks and scattering is faster
-_CHUNK = 1 << 18  # pred_points rows per read when scattering chunk by chunk
-
-
-def _kind_order(is_pred: np.ndarray, n_nodes: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """For instances with these kinds and node counts: where each one's points
-    start in an instance-ordered pool, where they start in its kind's table if
-    that table is in instance order, and each kind's total points."""
-    dest = np.cumsum(n_nodes)
-    total = int(dest[-1]) if len(dest) else 0
-    dest -= n_nodes
-    n_pred = int(np.count_nonzero(is_pred))
-    if n_pred in (0, len(is_pred)):
-        return dest, dest, (0, total) if n_pred else (total, 0)
-    own = np.where(is_pred, n_nodes, 0)
-    pred_before = np.cumsum(own)
-    pred_total = int(pred_before[-1])
-    pred_before -= own
-    starts = dest - pred_before
-    np.copyto(starts, pred_before, where=is_pred)
-    return dest, starts, (total - pred_total, pred_total)
-
-
-def _interleave(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
-                dest: np.ndarray, in_order: bool, user: tuple[np.ndarray, ...],
-                pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
-    """One point pool in instance order (``dest``: each instance's start) from the
-    two per-kind tables.
-
-    Keeping points in instance order lets the ledger take them as they are. Files
-    keep each kind's points in instance order (``in_order``); then each run of
-    consecutive predicted instances is one contiguous slice of ``pred_points``, and
-    HDF5 reads the whole table straight into those slices of the pool (no second
-    copy). With many runs the table is read in chunks and scattered; files out of
-    order fall back to an index gather.
-    """
-    is_pred = kind == PREDICTED
-    if not in_order:
-        return tuple(_gather_kinds(kind, n_nodes, p_start, dest, user, _pred_columns(pred)))
-    pool = np.empty(int(dest[-1] + n_nodes[-1]) if len(dest) else 0, _POOL_DTYPE)
-    run_start, run_len = _runs(is_pred, dest, n_nodes)
-    if isinstance(pred, h5py.Dataset) and pred.dtype == _POOL_DTYPE and (
-            len(run_start) <= _MAX_UNION_RUNS):
-        _read_into_runs(pred, pool, run_start, run_len)
-    else:
-        _scatter_chunks(pred, pool, run_start, run_len)
-    user_pos = ranges_to_index(dest[~is_pred], n_nodes[~is_pred])
-    for name, column in zip(_POOL_DTYPE.names, user, strict=False):
-        pool[name][user_pos] = column[:len(user_pos)]
-    pool["score"][user_pos] = 0.0
-    return tuple(pool[name] for name in _POOL_DTYPE.names)
-
-
-def _runs(is_pred: np.ndarray, dest: np.ndarray, n_nodes: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Pool start and length of each run of consecutive predicted instances."""
-    padded = np.zeros(len(is_pred) + 2, np.bool_)
-    padded[1:-1] = is_pred
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    first, stop = edges[0::2], edges[1::2]
-    ends = dest + n_nodes
-    return dest[first], ends[stop - 1] - dest[first]
-
-
-def _read_into_runs(ds: h5py.Dataset, pool: np.ndarray, run_start: np.ndarray,
-                    run_len: np.ndarray) -> None:
-    """``ds[:sum(run_len)]`` read by HDF5 straight into the runs of ``pool``: one
-    read per ``_UNION_BATCH`` runs, each a union of hyperslabs in memory."""
-    file_first = np.concatenate(([0], np.cumsum(run_len)))
-    for b0 in range(0, len(run_start), _UNION_BATCH):
-        b1 = min(b0 + _UNION_BATCH, len(run_start))
-        n = int(file_first[b1] - file_first[b0])
-        if n == 0:
-            continue
-        memory = h5py.h5s.create_simple((len(pool),))
-        memory.select_none()
-        for a, k in zip(run_start[b0:b1].tolist(), run_len[b0:b1].tolist(), strict=True):
-            memory.select_hyperslab((a,), (k,), op=h5py.h5s.SELECT_OR)
-        file_space = ds.id.get_space()
-        file_space.select_hyperslab((int(file_first[b0]),), (n,))
-        ds.id.read(memory, file_space, pool)
-
-
-def _scatter_chunks(pred: dict[str, np.ndarray] | h5py.Dataset, pool: np.ndarray,
-                    run_start: np.ndarray, run_len: np.ndarray) -> None:
-    """Predicted points into the runs of ``pool``, a chunk of table rows at a time:
-    the extra memory is one chunk and its slots, whatever the file's size. Whole
-    records move as opaque bytes when the dtypes agree."""
-    file_first = np.concatenate(([0], np.cumsum(run_len)))
-    as_void = np.dtype((np.void, pool.dtype.itemsize))
-    for c0 in range(0, int(file_first[-1]), _CHUNK):
-        c1 = min(c0 + _CHUNK, int(file_first[-1]))
-        # the runs holding table rows c0..c1-1, clipped to them
-        k0 = int(np.searchsorted(file_first, c0, side="right")) - 1
-        k1 = int(np.searchsorted(file_first, c1, side="left"))
-        lo = np.maximum(file_first[k0:k1], c0)
-        hi = np.minimum(file_first[k0 + 1:k1 + 1], c1)
-        where = ranges_to_index(run_start[k0:k1] + (lo - file_first[k0:k1]), hi - lo)
-        if isinstance(pred, h5py.Dataset):
-            block = pred[c0:c1]
-            if block.dtype == pool.dtype:
-                pool.view(as_void)[where] = block.view(as_void)
-                continue
-            columns = _pred_fields(block)
-        else:
-            columns = tuple(pred[name][c0:c1] for name in _POOL_DTYPE.names)
-        for name, column in zip(_POOL_DTYPE.names, columns, strict=True):
-            pool[name][where] = column
-
-
-def _pred_fields(block: Any) -> tuple[np.ndarray, ...]:
-    return (block["x"], block["y"], _as_bool(block["visible"]), _as_bool(block["complete"]),
-            block["score"])
-
-
-def _pred_columns(pred: dict[str, np.ndarray] | h5py.Dataset) -> tuple[np.ndarray, ...]:
-    return _pred_fields(pred[()] if isinstance(pred, h5py.Dataset) else pred)
-
-
-def _gather_kinds(kind: np.ndarray, n_nodes: np.ndarray, p_start: np.ndarray,
-                  dest: np.ndarray, user: tuple[np.ndarray, ...],
-                  pred: tuple[np.ndarray, ...]) -> list[np.ndarray]:
-    """The general case: each kind's blocks gathered by index into instance order."""
-    total = int(n_nodes.sum())
-    out = [np.empty(total, np.float64), np.empty(total, np.float64), np.empty(total, np.bool_),
-           np.empty(total, np.bool_), np.zeros(total, np.float64)]
-    for which, cols in ((USER, user), (PREDICTED, pred)):
-        sel = kind == which
-        dst = ranges_to_index(dest[sel], n_nodes[sel])
-        src = ranges_to_index(p_start[sel], n_nodes[sel])
-        for target, column in zip(out, cols, strict=False):
-            target[dst] = column[src]
-    return out
-
-
-def _as_bool(col: np.ndarray) -> np.ndarray:
-    return col if col.dtype == np.bool_ else col != 0

@@ -9,15 +9,23 @@ slow generation of the large file happens once:
 * L: 300,000 frames x 4 instances x 24 nodes
 
 Every file is tracked (one track per instance slot), has ~2% NaN points, scores
-and tracking scores, one user instance (copied from the first prediction, linked
-to it with ``from_predicted``) in 1% of the frames, and suggestions (1 per 200
-frames, group 0).
+and tracking scores and suggestions (1 per 200 frames, group 0). A case is a size
+and an optional percentage of proofread frames:
+
+* ``S``, ``M``, ``L``: one user instance (copied from the first prediction, linked
+  to it with ``from_predicted``) in 1% of the frames;
+* ``M5``, ``L20``, ...: a proofread project. On that percentage of the frames,
+  chosen at random, every prediction was copied to a user instance with small
+  corrections and linked to it, so user and predicted instances interleave in
+  the tables (the case that used to cost the reader 5-6x the raw read). Only the
+  loads are measured for these.
 
 Each measured operation runs in a fresh subprocess (``--worker``), so caches,
 allocator state and peak memory do not leak between measurements. The operations
 run in interleaved rounds (``--rounds``, default 3; sleap-io's eager load and save
 of L, minutes each, run in the first round only), so a slow spell of the machine
-falls on all of them alike; each keeps its best time and its highest peak:
+falls on all of them alike; each reports the median time of all its runs and its
+highest peak:
 
 * ``raw``: h5py reads ``frames``, ``instances``, ``points``, ``pred_points`` with
   ``ds[()]`` (the floor any reader must pay);
@@ -35,7 +43,7 @@ the operation needed at its peak (numpy buffers, Python objects and h5py/HDF5
 buffers alike; on non-Linux it falls back to ``ru_maxrss`` minus the baseline).
 "Loaded arrays" is the total ``nbytes`` of the four tables as h5py returns them.
 
-Usage: python tools/bench/slp.py [--sizes S,M,L] [--data-dir DIR] [--repeat N]
+Usage: python tools/bench/slp.py [--sizes S,M,M5,M20,L,L5,L20] [--data-dir DIR] [--repeat N]
        python tools/bench/slp.py --profile --sizes M   (cProfile of load_file)
 Writes the ``slp`` section of docs/benchmarks.md (not with ``--profile``).
 """
@@ -45,7 +53,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -60,6 +70,7 @@ SIZES: dict[str, tuple[int, int, int]] = {
     "L": (300_000, 4, 24),
 }
 GENERATOR_VERSION = 1  # bump when the generated content changes
+PROOFREAD_VERSION = 1  # the same for the proofread files
 TABLES = ("frames", "instances", "points", "pred_points")
 OPS = ("raw", "ours_load", "ours_save", "sio_load", "sio_lazy", "sio_save", "sio_lazy_save")
 SLOW_ON_L = ("sio_load", "sio_save")
@@ -69,16 +80,35 @@ GOALS = {"load_vs_raw": 2.0, "load_vs_sio": 40.0, "save_vs_sio": 20.0, "mem_vs_a
 # --------------------------------------------------------------------- generation
 
 
-def data_path(data_dir: Path, size: str) -> Path:
+def parse_case(case: str) -> tuple[str, int | None]:
+    """``"M"`` -> ("M", None): the original file, a user instance on 1% of frames;
+    ``"M20"`` -> ("M", 20): every instance of 20% of the frames (chosen at random)
+    proofread, i.e. copied to a user instance with small corrections."""
+    match = re.fullmatch(r"([A-Z])(\d+)?", case.strip().upper())
+    if match is None or match.group(1) not in SIZES:
+        raise ValueError(f"unknown case {case!r}; a size {list(SIZES)} and an optional "
+                         "percentage of proofread frames, e.g. M20")
+    pct = int(match.group(2)) if match.group(2) else None
+    if pct is not None and not 0 < pct <= 100:
+        raise ValueError(f"proofread percentage {pct} outside 1..100")
+    return match.group(1), pct
+
+
+def data_path(data_dir: Path, case: str) -> Path:
+    size, pct = parse_case(case)
     n_frames, n_inst, n_nodes = SIZES[size]
-    return data_dir / f"pred_{size}_{n_frames}x{n_inst}x{n_nodes}_v{GENERATOR_VERSION}.slp"
+    if pct is None:
+        return data_dir / f"pred_{size}_{n_frames}x{n_inst}x{n_nodes}_v{GENERATOR_VERSION}.slp"
+    return data_dir / (f"proofread_{size}_{n_frames}x{n_inst}x{n_nodes}_p{pct}"
+                       f"_v{PROOFREAD_VERSION}.slp")
 
 
-def generate(path: Path, size: str) -> float:
+def generate(path: Path, case: str) -> float:
     """Write the synthetic file with sleap-io; returns the seconds it took."""
     import numpy as np
     import sleap_io as sio
 
+    size, pct = parse_case(case)
     n_frames, n_inst, n_nodes = SIZES[size]
     t0 = time.perf_counter()
     rng = np.random.default_rng(1234)
@@ -88,6 +118,11 @@ def generate(path: Path, size: str) -> float:
                             name=f"bench{n_nodes}")
     video = sio.Video(filename=str(path.with_suffix(".mp4")), open_backend=False)
     tracks = [sio.Track(name=f"track_{k}") for k in range(n_inst)]
+    if pct is None:
+        proofread = np.arange(n_frames) % 100 == 50
+    else:
+        proofread = np.zeros(n_frames, bool)
+        proofread[rng.choice(n_frames, n_frames * pct // 100, replace=False)] = True
     frames = []
     chunk = 10_000  # random data per chunk of frames keeps peak memory moderate
     for c0 in range(0, n_frames, chunk):
@@ -97,20 +132,27 @@ def generate(path: Path, size: str) -> float:
         pscores = rng.random((c1 - c0, n_inst, n_nodes))
         iscores = rng.random((c1 - c0, n_inst))
         tscores = rng.random((c1 - c0, n_inst))
+        nudge = rng.normal(0.0, 2.0, (c1 - c0, n_inst, n_nodes, 2))
         for f in range(c0, c1):
             r = f - c0
             insts = [sio.PredictedInstance.from_numpy(
                 pts[r, k], skeleton, point_scores=pscores[r, k], score=float(iscores[r, k]),
                 track=tracks[k], tracking_score=float(tscores[r, k])) for k in range(n_inst)]
-            if f % 100 == 50:
+            if proofread[f] and pct is None:
                 user_pts = np.where(np.isnan(pts[r, 0]), np.nan, pts[r, 0] + 0.5)
                 insts.append(sio.Instance.from_numpy(user_pts, skeleton, track=tracks[0],
                                                      from_predicted=insts[0]))
+            elif proofread[f]:
+                # every prediction corrected by a human: moved a little, gaps kept
+                insts += [sio.Instance.from_numpy(pts[r, k] + nudge[r, k], skeleton,
+                                                  track=tracks[k], from_predicted=insts[k])
+                          for k in range(n_inst)]
             frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=insts))
     suggestions = [sio.SuggestionFrame(video=video, frame_idx=f, metadata={"group": 0})
                    for f in range(0, n_frames, 200)]
     labels = sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton],
                         tracks=tracks, suggestions=suggestions)
+    del frames
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.slp")
     sio.save_slp(labels, str(tmp), verbose=False)
@@ -236,7 +278,8 @@ def worker(op: str, path: str, out: str, repeat: int) -> dict[str, object]:
         if op in ("ours_save", "sio_save", "sio_lazy_save") and os.path.exists(out):
             result["out_bytes"] = os.path.getsize(out)
             os.unlink(out)
-    result["seconds"] = min(times)
+    result["times"] = times
+    result["seconds"] = statistics.median(times)
     result["peak_bytes"] = peak
     return result
 
@@ -253,12 +296,15 @@ def run_worker(op: str, path: Path, repeat: int) -> dict[str, object]:
 
 
 def _combine(best: dict[str, object] | None, new: dict[str, object]) -> dict[str, object]:
-    """Best time and highest peak of two measurements of one operation."""
+    """Median time over all runs and highest peak of measurements of one operation."""
     if best is None or "error" in best:
         return new
     if "error" in new:
         return best
-    out = dict(new if float(new["seconds"]) < float(best["seconds"]) else best)  # type: ignore[arg-type]
+    out = dict(best)
+    out["times"] = [*best.get("times", [best["seconds"]]),  # type: ignore[misc]
+                    *new.get("times", [new["seconds"]])]  # type: ignore[misc]
+    out["seconds"] = statistics.median(out["times"])  # type: ignore[arg-type]
     out["peak_bytes"] = max(int(best["peak_bytes"] or 0), int(new["peak_bytes"] or 0))  # type: ignore[call-overload]
     out["rounds"] = int(best.get("rounds", 1)) + 1  # type: ignore[call-overload]
     if "editable" in best:
@@ -320,15 +366,25 @@ def _num(r: dict[str, object], key: str) -> float | None:
     return float(v) if isinstance(v, int | float) else None
 
 
+def _ops_for(case: str, ops: list[str]) -> list[str]:
+    """Proofread cases measure loading only (the reader is what they exercise)."""
+    if parse_case(case)[1] is None:
+        return ops
+    return [op for op in ops if op in ("raw", "ours_load", "sio_load", "sio_lazy")]
+
+
 def render(results: dict[str, dict[str, dict[str, object]]], gen: dict[str, str],
            host: str) -> str:
     ops_rows = []
     goal_rows = []
     for size, res in results.items():
-        n_frames, n_inst, n_nodes = SIZES[size]
+        n_frames, n_inst, n_nodes = SIZES[parse_case(size)[0]]
+        pct = parse_case(size)[1]
         arrays = res["raw"].get("array_bytes")
         for op in OPS:
-            r = res.get(op, {})
+            if op not in res:
+                continue
+            r = res[op]
             ops_rows.append([size, op, _fmt_s(r.get("seconds")) if "error" not in r
                              else f"error: {str(r['error'])[:60]}",
                              _fmt_mb(r.get("peak_bytes")), _ratio(r.get("peak_bytes"), arrays)])
@@ -343,7 +399,8 @@ def render(results: dict[str, dict[str, dict[str, object]]], gen: dict[str, str]
         mem_x = mem / arrays if mem is not None and isinstance(arrays, int) and arrays else None
         edit = res.get("ours_load", {}).get("editable")
         goal_rows.append([
-            size, f"{n_frames:,}x{n_inst}x{n_nodes}", _fmt_mb(arrays),
+            size, f"{n_frames:,}x{n_inst}x{n_nodes}",
+            "1 inst, 1%" if pct is None else f"all, {pct}%", _fmt_mb(arrays),
             f"{load_raw:.2f}x" if load_raw else "n/a", _ok(None if load_raw is None
                                                            else load_raw <= GOALS["load_vs_raw"]),
             f"{sio_x:.1f}x" if sio_x else "n/a", _ok(None if sio_x is None
@@ -360,11 +417,15 @@ def render(results: dict[str, dict[str, dict[str, object]]], gen: dict[str, str]
     return f"""## `.slp` load/save: ledger vs sleap-io (`tools/bench/slp.py`)
 
 {host}; sleap-io {_sio_version()}. Synthetic prediction files generated with
-sleap-io (tracked, ~2% NaN points, 1% of frames with a user instance linked by
-`from_predicted`, suggestions every 200 frames). Each operation ran in a fresh
-subprocess, in interleaved rounds (sleap-io's eager load and save of L, minutes each,
-in the first round only); time is the best of all repeats and rounds, peak the
-highest. Peak = extra resident memory at the operation's peak (RSS high-water
+sleap-io (tracked, ~2% NaN points, suggestions every 200 frames). Cases S, M, L:
+1% of frames with one user instance linked by `from_predicted`. Cases M5, M20, L5,
+L20 are proofread projects: on 5% / 20% of the frames, chosen at random, every
+prediction was copied to a user instance with small corrections and linked by
+`from_predicted`, so user and predicted instances interleave (loads only: saving
+is measured on S, M, L). Each operation ran in a fresh subprocess, in interleaved
+rounds (sleap-io's eager load and save of L-sized files, minutes each, in the first
+round only); time is the median of all repeats and rounds, peak the highest.
+Peak = extra resident memory at the operation's peak (RSS high-water
 mark reset via `/proc/self/clear_refs` just before the operation, `VmHWM - VmRSS`),
 shown also as a multiple of the four tables' in-memory size ("arrays"). `*_save`
 and `sio_lazy_save` exclude the load.
@@ -377,11 +438,11 @@ Ratios: "ours load / raw" is our load time over the h5py floor (lower is better)
 the sleap-io columns are sleap-io's time over ours (higher means we are faster,
 below 1 means sleap-io is faster).
 
-{table(["size", "frames x inst x nodes", "arrays", "ours load / raw", "ok",
+{table(["case", "frames x inst x nodes", "proofread", "arrays", "ours load / raw", "ok",
         "sio eager load / ours", "ok", "sio lazy load / ours", "sio save / ours", "ok",
         "sio lazy save / ours", "ours load peak / arrays", "ok", "editable"], goal_rows)}
 {notes}
-{table(["size", "operation", "time", "peak", "peak / arrays"], ops_rows)}
+{table(["case", "operation", "time", "peak", "peak / arrays"], ops_rows)}
 
 Data files:
 {gen_lines}
@@ -421,7 +482,9 @@ def _sio_version() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="S,M")
+    ap.add_argument("--sizes", default="S,M,M5,M20",
+                    help="cases: a size (S, M, L) with an optional percentage of "
+                         "proofread frames, e.g. M20")
     ap.add_argument("--data-dir", default="/tmp/ledger-bench")
     ap.add_argument("--repeat", type=int, default=0,
                     help="repeats per operation (default: 3 for S and M, 1 for L)")
@@ -444,9 +507,11 @@ def main() -> None:
         return
 
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
-    unknown = [s for s in sizes if s not in SIZES]
-    if unknown:
-        ap.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    for case in sizes:
+        try:
+            parse_case(case)
+        except ValueError as exc:
+            ap.error(str(exc))
     data_dir = Path(args.data_dir)
     if args.profile:
         for size in sizes:
@@ -476,15 +541,16 @@ def main() -> None:
     for size in sizes:
         path = ensure(data_dir, size)
         gen[size] = f"`{path.name}` (in `--data-dir`) ({path.stat().st_size / 1e6:.1f} MB)"
-        repeat = args.repeat or (3 if size in ("S", "M") else 1)
+        big = parse_case(size)[0] == "L"
+        repeat = args.repeat or (1 if big else 3)
         rounds = args.rounds or 3
         results[size] = {}
         # Rounds interleave the operations, so a slow spell of the machine hits all
         # of them alike; each keeps its best time and its highest peak. sleap-io's
         # eager load and save of L take minutes: they run in the first round only.
         for k in range(rounds):
-            for op in ops:
-                if k and size == "L" and op in SLOW_ON_L:
+            for op in _ops_for(size, ops):
+                if k and big and op in SLOW_ON_L:
                     continue
                 r = _combine(results[size].get(op), run_worker(op, path, repeat))
                 results[size][op] = r
