@@ -66,7 +66,6 @@ from typing import Any, Literal
 
 from ledger.core.codec import (
     Payload,
-    array_digest,
     decode_any,
     decode_event,
     decode_events,
@@ -85,9 +84,9 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.store.base import Snapshot, Store
-from ledger.store.chain import check_row, link, meta_blob, meta_of, prepare
+from ledger.store.chain import link, meta_blob, meta_of, prepare
 from ledger.store.snapshots import delete_snapshots, read_latest_snapshot, write_snapshot
-from ledger.store.sqlite_blobs import compress, insert_blobs, missing_digests, read_blob, read_raw
+from ledger.store.sqlite_blobs import compress, insert_blobs, missing_digests, read_blob
 from ledger.store.sqlite_file import (
     _fail,
     _fetch,
@@ -98,11 +97,11 @@ from ledger.store.sqlite_file import (
     refuse_leftovers,
 )
 from ledger.store.sqlite_keys import (
-    copy_signatures,
     read_keys,
     read_signatures,
     store_signature,
 )
+from ledger.store.sqlite_verify import verify_file
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -470,55 +469,10 @@ class SqliteStore(Store):
             conn = self.conn
             self._guard("verifying", conn.execute, "BEGIN")
             try:
-                return self._guard("verifying", self._verify, conn)
+                return self._guard("verifying", verify_file, conn, str(self.path))
             finally:
                 with suppress(sqlite3.Error):
                     conn.execute("COMMIT")
-
-    def _verify(self, conn: sqlite3.Connection) -> int:
-        cur = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE seq >= ? ORDER BY seq",
-                           (_MIN_SEQ,))
-        try:
-            count, last_hash = self._verify_rows(cur)
-        finally:
-            cur.close()
-        self._verify_arrays(conn)
-        meta = dict(_fetch(
-            conn, "SELECT key, value FROM meta WHERE key IN ('head_seq', 'head_hash')"))
-        head_seq, head_hash = meta.get("head_seq"), meta.get("head_hash")
-        if head_seq != count:
-            if isinstance(head_seq, int) and head_seq > count:
-                raise IntegrityError(f"{self.path}: records {count + 1}..{head_seq} are "
-                                     "missing", seq=count + 1)
-            bad = head_seq + 1 if isinstance(head_seq, int) and head_seq >= 0 else 1
-            raise IntegrityError(f"{self.path}: record {bad} was not written by the ledger "
-                                 f"(recorded head {head_seq!r}, found {count})", seq=bad)
-        if head_hash != last_hash:
-            raise IntegrityError(f"{self.path}: record {count} differs from the recorded "
-                                 "head hash", seq=count)
-        return count
-
-    def _verify_rows(self, cur: sqlite3.Cursor) -> tuple[int, str]:
-        parent, expected, last_hash = GENESIS, 1, ""
-        for row in cur:
-            parent = check_row(str(self.path), parent, expected, row)
-            last_hash = row[10]
-            expected += 1
-        return expected - 1, last_hash
-
-    def _verify_arrays(self, conn: sqlite3.Connection) -> None:
-        """Every array a record uses is present and still has its digest."""
-        rows = conn.execute("SELECT min(e.seq), e.digest FROM event_blobs AS e "
-                            "GROUP BY e.digest ORDER BY min(e.seq)").fetchall()
-        for seq, digest in rows:
-            try:
-                raw = read_raw(conn, digest)
-            except Exception as exc:  # noqa: BLE001 - missing or damaged parts
-                raise IntegrityError(f"{self.path}: record {seq} lost an array ({exc})",
-                                     seq=seq) from None
-            if array_digest(raw) != digest:
-                raise IntegrityError(f"{self.path}: record {seq} has an array that does not "
-                                     "match its digest", seq=seq)
 
     # ------------------------------------------------------------- tags
 
@@ -609,63 +563,11 @@ class SqliteStore(Store):
                     keys: dict[str, tuple[str, int]] | None = None,
                     signatures: dict[int, tuple[int, str, str]] | None = None) -> None:
         """Write a new ledger file holding ``batches`` of records (seqs from 1),
-        atomically and writing each byte once (see the module docstring).
-        ``progress(n)`` hears of every ``n`` bytes of array data written; the
-        source's public ``keys`` and transaction ``signatures`` are copied as they
-        are (`verify` checks them against the copied chain)."""
-        target = Path(path)
-        if target.exists():
-            raise StoreError(f"{target}: already exists")
-        refuse_leftovers(target)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.new")
-        try:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
-            conn = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                _initialise(conn, journal="OFF")
-            finally:
-                conn.close()
-            store = cls(tmp, create=False, synchronous="OFF", _journal="OFF")
-            store.progress = progress
-            try:
-                head = 0
-                for batch in batches:
-                    store.append(batch, head)
-                    head += len(batch)
-                if summary is not None:
-                    store._guard("writing the summary", store.conn.execute,
-                                 "UPDATE meta SET value = ? WHERE key = 'summary'",
-                                 (encode(summary),))
-                if keys or signatures:
-                    store._guard("copying signatures", copy_signatures, store.conn,
-                                 keys or {}, signatures or {})
-            finally:
-                store.close()
-            conn = sqlite3.connect(tmp, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.close()
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.link(tmp, target)
-            with suppress(OSError):
-                dfd = os.open(target.parent, os.O_RDONLY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
-        except FileExistsError:
-            raise StoreError(f"{target}: already exists") from None
-        except (OSError, sqlite3.Error) as exc:
-            raise _fail(target, f"cannot write the ledger ({exc})") from None
-        finally:
-            for leftover in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"),
-                             Path(f"{tmp}-shm")):
-                with suppress(FileNotFoundError):
-                    os.unlink(leftover)
+        atomically and writing each byte once (`ledger.store.sqlite_copy`)."""
+        from ledger.store.sqlite_copy import create_ledger_from
+
+        create_ledger_from(cls, path, batches, summary, progress, keys=keys,
+                           signatures=signatures)
 
     def copy_to(self, path: str | os.PathLike[str]) -> None:
         """Write a consistent copy of the whole file to a new ``path`` (SQLite's
