@@ -160,10 +160,14 @@ class _Reader:
             )
         return value
 
-    def _dataset(self, name: str) -> np.ndarray:
+    def _linked(self, name: str) -> Any:
+        """``f.get(name)``, refusing an external link (it would open another file)."""
         if isinstance(self.f.get(name, getlink=True), h5py.ExternalLink):
             raise self.fail(f"'{name}' is an external link to another file (refused)")
-        obj = self.f.get(name)
+        return self.f.get(name)
+
+    def _dataset(self, name: str) -> np.ndarray:
+        obj = self._linked(name)
         if obj is None:
             raise self.fail(f"missing dataset '{name}'")
         if not isinstance(obj, h5py.Dataset):
@@ -334,7 +338,7 @@ class _Reader:
     def _tables(self, data: ProjectData, format_id: float | None) -> None:
         frames = self._columns("frames")
         inst = self._columns("instances")
-        pts_ds, pred_ds = self.f.get("points"), self.f.get("pred_points")
+        pts_ds, pred_ds = self._linked("points"), self._linked("pred_points")
         # A file with both kinds has its point tables read straight into their places
         # in the pool (`slp_points`), so a full table and the pool never coexist in
         # memory: the user table too, when it is stored as SLEAP stores it.
