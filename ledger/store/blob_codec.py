@@ -101,37 +101,63 @@ def encode_parts(arr: np.ndarray, part_bytes: int = PART_BYTES,
             yield window.popleft().result()
 
 
+def _unpack(out: np.ndarray, codec: int, data: bytes | memoryview, itemsize: int) -> None:
+    """One part into its slice ``out`` (exactly the part's size), or `ValueError`."""
+    size = out.shape[0]
+    if codec == RAW:
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if raw.shape[0] != size:
+            raise ValueError("a raw part has the wrong size")
+        out[:] = raw
+    elif codec == ZSTD_SHUFFLE:
+        raw = np.frombuffer(_zstd().ZstdDecompressor().decompress(data, max_output_size=size),
+                            dtype=np.uint8)
+        if raw.shape[0] != size:
+            raise ValueError("a compressed part has the wrong size")
+        if itemsize == 1:
+            out[:] = raw
+        else:
+            _unshuffle_into(out, raw, itemsize)
+    else:
+        raise ValueError(f"unknown part codec {codec}")
+
+
 def decode_parts(parts: Iterable[tuple[int, bytes | memoryview]], nbytes: int, itemsize: int,
-                 part_bytes: int = PART_BYTES) -> np.ndarray:
+                 part_bytes: int = PART_BYTES, workers: int = WORKERS) -> np.ndarray:
     """The raw bytes ``encode_parts`` was given (uint8, read-only), for an array of
-    ``itemsize``-byte items. `ValueError` when the parts do not add up (damage)."""
+    ``itemsize``-byte items. `ValueError` when the parts do not add up (damage).
+
+    Parts are read in order by the caller's iterator (a database cursor is used by
+    one thread) and decompressed and unshuffled on ``workers`` threads straight
+    into their slices of the result, at most ``2 * workers`` parts in flight."""
     itemsize = max(itemsize, 1)
     total = nbytes
     out = np.empty(total, dtype=np.uint8)
     step = max(part_bytes // itemsize, 1) * itemsize
-    decompressor = _zstd().ZstdDecompressor()
     at = 0
-    for codec, data in parts:
-        size = min(step, total - at)
-        if size < 0:
-            raise ValueError("more parts than the array holds")
-        if codec == RAW:
-            raw = np.frombuffer(data, dtype=np.uint8)
-            if raw.shape[0] != size:
-                raise ValueError("a raw part has the wrong size")
-            out[at:at + size] = raw
-        elif codec == ZSTD_SHUFFLE:
-            raw = np.frombuffer(decompressor.decompress(data, max_output_size=size),
-                                dtype=np.uint8)
-            if raw.shape[0] != size:
-                raise ValueError("a compressed part has the wrong size")
-            if itemsize == 1:
-                out[at:at + size] = raw
+    pool = None
+    if workers > 1 and total > step:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=workers)
+    pending: list = []
+    try:
+        for codec, data in parts:
+            size = min(step, total - at)
+            if size < 0:
+                raise ValueError("more parts than the array holds")
+            if pool is None:
+                _unpack(out[at:at + size], codec, data, itemsize)
             else:
-                _unshuffle_into(out[at:at + size], raw, itemsize)
-        else:
-            raise ValueError(f"unknown part codec {codec}")
-        at += size
+                pending.append(pool.submit(_unpack, out[at:at + size], codec, data, itemsize))
+                if len(pending) >= 2 * workers:
+                    pending.pop(0).result()
+            at += size
+        for job in pending:
+            job.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if at != total:
         raise ValueError(f"parts hold {at} bytes, the array needs {total}")
     out.flags.writeable = False
