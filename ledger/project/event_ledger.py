@@ -120,6 +120,7 @@ class EventLedger:
             State() if self._head == 0 else None)
         self.loaded_from = 0  # the snapshot seq the state was built from (0: none)
         self._pending: list[Event] = []
+        self._last_summary: dict[str, Any] | None = None  # the counters at the head
         self._depth = 0
         self._message = ""
         self._listeners: list[Callable[[Event], None]] = []
@@ -263,7 +264,7 @@ class EventLedger:
         if not pending:
             return 0
         records = self._records(pending, tx_kind, ref, author, meta)
-        summary = summary_of(self.state, records[-1].seq)
+        summary = self._summary_after(pending, records[-1].seq)
         try:
             self._append(records, summary)
         except BaseException:
@@ -304,6 +305,19 @@ class EventLedger:
 
             self._keys[author] = load_key(author)
         return self._keys[author]
+
+    def _summary_after(self, events: list[Event], seq: int) -> dict[str, Any]:
+        """The counters after this commit: carried over from the previous commit
+        when every event is count-neutral (a point edit costs no recount), else
+        recounted from the state."""
+        last = self._last_summary
+        if last is not None and last.get("seq") == self._head and \
+                all(isinstance(e, COUNT_NEUTRAL) for e in events):
+            summary = {**last, "seq": seq}
+        else:
+            summary = summary_of(self.state, seq)
+        self._last_summary = summary
+        return summary
 
     def _committed(self, records: list[Record]) -> int:
         self._head = records[-1].seq

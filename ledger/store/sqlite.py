@@ -137,6 +137,8 @@ class SqliteStore(Store):
         self.path = Path(path)
         self.read_only = read_only
         self._journal = _journal
+        self._known_head: tuple[int, str] | None = None  # (seq, hash) last seen here
+        self._last_written = ""
         # hears of array bytes as they are written (`create_from` feeds a progress bar)
         self.progress: Callable[[int], None] | None = None
         if synchronous not in ("FULL", "NORMAL", "EXTRA", "OFF"):
@@ -199,7 +201,8 @@ class SqliteStore(Store):
 
     def _head_row(self) -> tuple[int, str]:
         with self._lock:
-            return self._guard("reading the head", _head_of, self.conn)
+            self._known_head = self._guard("reading the head", _head_of, self.conn)
+            return self._known_head
 
     def hash_at(self, seq: int) -> str | None:
         if seq == 0:
@@ -390,7 +393,13 @@ class SqliteStore(Store):
                 packed: Any, expected_head: int, extra: list[tuple[str, Any]],
                 sign: Callable[[str], tuple[str, str, str]] | None = None) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            head_seq, head_hash = _head_of(conn)
+            known = self._known_head
+            if known is not None and known[0] == expected_head:
+                # the head this handle last wrote or read: no need to read it again; a
+                # writer that got in between makes the insert below collide instead
+                head_seq, head_hash = known
+            else:
+                head_seq, head_hash = _head_of(conn)
             if head_seq != expected_head:
                 raise ConcurrencyError(f"{self.path}: expected head {expected_head}, "
                                        f"the store is at {head_seq}")
@@ -408,10 +417,16 @@ class SqliteStore(Store):
                 links.extend((rec.seq, d) for d in payload.arrays)
                 parent = digest
             insert_blobs(conn, packed, self.progress)
-            conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES "
-                             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            try:
+                conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES "
+                                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except sqlite3.IntegrityError:
+                raise ConcurrencyError(f"{self.path}: another writer appended after seq "
+                                       f"{expected_head}") from None
             if links:
                 conn.executemany("INSERT INTO event_blobs VALUES (?, ?)", links)
+            if rows:
+                self._last_written = rows[-1][10]
             if rows:  # one statement: the head (and summary) move with the records
                 marks = {"head_seq": rows[-1][0], "head_hash": rows[-1][10], **dict(extra)}
                 conn.execute("UPDATE meta SET value = CASE key "
@@ -422,7 +437,10 @@ class SqliteStore(Store):
                 store_signature(conn, records[0].seq, rows[-1][1], rows[-1][0],
                                 sign(rows[-1][10]))
 
+        self._known_head = None
         self._write(work)
+        if records:
+            self._known_head = (records[-1].seq, self._last_written)
 
     # ------------------------------------------------------------- signatures
 
