@@ -226,6 +226,21 @@ def encode_payload(obj: Any) -> Payload:
     return Payload(body, collect.arrays)
 
 
+def local_arrays(arrays: dict[str, np.ndarray]) -> Callable[[ArrayRef], np.ndarray]:
+    """A ``fetch`` for `decode_payload` over a payload's own arrays. One digest may
+    stand for arrays of different dtypes or shapes (the same bytes: zeros as int64
+    and as float64), so each reference gets the bytes viewed as it declares."""
+
+    def fetch(ref: ArrayRef) -> np.ndarray:
+        arr = arrays[ref.digest]
+        if arr.dtype.str == np.dtype(ref.dtype).str and tuple(arr.shape) == tuple(ref.shape):
+            return arr
+        raw = np.ascontiguousarray(_little(arr)).reshape(-1).view(np.uint8)
+        return raw.view(np.dtype(ref.dtype)).reshape(ref.shape)
+
+    return fetch
+
+
 def decode_payload(body: bytes | memoryview, fetch: Callable[[ArrayRef], np.ndarray],
                    type: Any = None) -> Any:
     """Decode canonical bytes, asking ``fetch`` for each referenced array.

@@ -187,12 +187,12 @@ class Project:
         if not 0 <= seq <= self.head:
             raise ValidationError(f"seq {seq} is outside the history (0..{self.head})")
         if seq == self.head and self.state_loaded:
-            from ledger.core.codec import decode_payload
+            from ledger.core.codec import decode_payload, local_arrays
             from ledger.project.snapshot import state_from_data, state_to_payload
 
             payload = state_to_payload(self.state, seq)
             return state_from_data(decode_payload(payload.body,
-                                                  lambda r: payload.arrays[r.digest]))
+                                                  local_arrays(payload.arrays)))
         return self.ledger.state_at(seq)
 
     # ----------------------------------------------------------------- writing

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ledger.core.codec import Payload, decode_payload
+from ledger.core.codec import Payload, decode_payload, local_arrays
 from ledger.core.record import GENESIS, Envelope, Record, TxInfo, chain_hashes, link_hash
 from ledger.errors import (
     ConcurrencyError,
@@ -194,8 +194,7 @@ class MemoryStore(Store):
             head_hash, payload = self._snapshots[seq]
             if self.hash_at(seq) != head_hash:
                 continue
-            return seq, head_hash, decode_payload(payload.body, lambda r, p=payload:
-                                                  p.arrays[r.digest])
+            return seq, head_hash, decode_payload(payload.body, local_arrays(payload.arrays))
         return None
 
     def snapshot_seqs(self) -> list[int]:

@@ -260,3 +260,15 @@ class StoreContract:
         store.append(records([ProvenanceSet({}, {"model": "x", "n": [1, 2]})]), 0)
         (rec,) = list(store.read())
         assert rec.event == ProvenanceSet({}, {"model": "x", "n": [1, 2]})
+
+    def test_same_bytes_as_two_dtypes(self, make_store: Callable[[], Store]) -> None:
+        """One digest, two declared layouts: each reference reads as it declares."""
+        store = make_store()
+        store.append(history(), 0)
+        zeros_i, zeros_f = np.zeros(5000, np.int64), np.zeros(5000, np.float64)
+        square = np.zeros((100, 50), np.int64)
+        store.save_snapshot(6, store.hash_at(6), encode_payload(
+            {"i": zeros_i, "f": zeros_f, "sq": square}))
+        _, _, data = store.latest_snapshot()
+        assert data["i"].dtype == np.int64 and data["f"].dtype == np.float64
+        assert data["sq"].shape == (100, 50) and not data["f"].any()
