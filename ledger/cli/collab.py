@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -140,7 +141,8 @@ def fork_command(src: str, dst: str, author: str | None) -> None:
     from ledger.project.project import Project
 
     try:  # the file is copied; no state is built on either side
-        with Project.open(src, create=False, read_only=True) as source:
+        # opened writable where allowed: the copy then takes the file's bytes whole
+        with Project.open(src, create=False, read_only=not os.access(src, os.W_OK)) as source:
             forked = source.fork(dst, author)
     except (LedgerError, OSError) as exc:
         _fail(exc)

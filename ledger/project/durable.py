@@ -74,5 +74,6 @@ def fork(source: Labels | Project | str | os.PathLike[str], path: str | os.PathL
         return Labels(project=source.project.fork(path, author))
     if isinstance(source, Project):
         return Labels(project=source.fork(path, author))
-    with Project.open(source, create=False, read_only=True) as project:
+    writable = os.access(source, os.W_OK)  # then the copy takes the file's bytes whole
+    with Project.open(source, create=False, read_only=not writable) as project:
         return Labels(project=project.fork(path, author))

@@ -80,7 +80,6 @@ from ledger.errors import (
     IntegrityError,
     NotFoundError,
     ReadOnlyError,
-    StoreError,
     ValidationError,
 )
 from ledger.store.base import Snapshot, Store
@@ -94,7 +93,6 @@ from ledger.store.sqlite_file import (
     _uri,
     check_ledger_file,
     create_ledger_file,
-    refuse_leftovers,
 )
 from ledger.store.sqlite_keys import (
     read_keys,
@@ -588,27 +586,13 @@ class SqliteStore(Store):
                            signatures=signatures)
 
     def copy_to(self, path: str | os.PathLike[str]) -> None:
-        """Write a consistent copy of the whole file to a new ``path`` (SQLite's
-        online backup: pages are copied, nothing is replayed or re-hashed)."""
-        target = Path(path)
-        if target.exists():
-            raise StoreError(f"{target}: already exists")
-        refuse_leftovers(target)
-        tmp = target.with_name(f".{target.name}.fork.tmp")
-        try:
-            dst = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                with self._lock:
-                    self.conn.backup(dst)
-                dst.execute("PRAGMA journal_mode=WAL")
-            finally:
-                dst.close()
-            os.replace(tmp, target)
-        except (OSError, sqlite3.Error) as exc:
-            raise _fail(target, f"cannot write the copy ({exc})") from None
-        finally:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
+        """Write a consistent copy of the whole file to a new ``path``, fsynced;
+        nothing is replayed or re-hashed (`ledger.store.sqlite_copy.copy_ledger`)."""
+        from ledger.store.sqlite_copy import copy_ledger
+
+        with self._lock:
+            copy_ledger(self.conn, self.path, Path(path), writable=not self.read_only,
+                        begin=self._begin_immediate)
 
     # ------------------------------------------------------------- lifetime
 

@@ -1,4 +1,5 @@
-"""Writing a whole new ledger file at once (`SqliteStore.create_from`).
+"""Writing a whole new ledger file at once: from records (`SqliteStore.create_from`)
+or as a copy of another ledger file (`SqliteStore.copy_to`, what a fork does).
 
 An import or a fork of an in-memory project has all its records at hand, so the
 file is built without a journal under a temporary name (``synchronous=OFF``: a
@@ -10,6 +11,7 @@ absent or whole.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
@@ -87,3 +89,57 @@ def create_ledger_from(cls: Any, path: str | os.PathLike[str],
                              Path(f"{tmp}-shm")):
             with suppress(FileNotFoundError):
                 os.unlink(leftover)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def copy_ledger(conn: sqlite3.Connection, source: Path, target: Path, *, writable: bool,
+                begin: Callable[[sqlite3.Connection], None]) -> None:
+    """Copy the ledger behind ``conn`` to ``target`` (new), fsynced, atomically.
+
+    The fast way copies the file's bytes: after a full checkpoint, and holding the
+    write lock so that no writer adds a frame meanwhile, the main file alone is the
+    whole ledger. When that cannot be had (a read-only handle, a reader pinning the
+    log), SQLite's online backup copies it page by page instead.
+    """
+    if target.exists():
+        raise StoreError(f"{target}: already exists")
+    refuse_leftovers(target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.fork")
+    wal = Path(f"{source}-wal")
+    try:
+        copied = False
+        if writable:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                begin(conn)
+                try:
+                    if not wal.exists() or wal.stat().st_size == 0:
+                        shutil.copyfile(source, tmp)
+                        copied = True
+                finally:
+                    conn.execute("ROLLBACK")
+        if not copied:
+            dst = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.backup(dst)
+                dst.execute("PRAGMA journal_mode=WAL")
+            finally:
+                dst.close()
+        _fsync(tmp)
+        os.link(tmp, target)
+        with suppress(OSError):
+            _fsync(target.parent)
+    except FileExistsError:
+        raise StoreError(f"{target}: already exists") from None
+    except (OSError, sqlite3.Error) as exc:
+        raise _fail(target, f"cannot write the copy ({exc})") from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)

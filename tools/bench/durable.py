@@ -77,6 +77,22 @@ with open(sys.argv[2], "wb") as fh:
 """
 
 
+FORK_INPROC = """
+import os, shutil, sys, time
+from ledger.project.project import Project
+src, a, b = sys.argv[1:4]
+t0 = time.perf_counter()
+shutil.copyfile(src, a)
+fd = os.open(a, os.O_RDONLY); os.fsync(fd); os.close(fd)
+t1 = time.perf_counter()
+with Project.open(src, create=False) as project:
+    t2 = time.perf_counter()
+    project.fork(b).close()
+    t3 = time.perf_counter()
+print(t1 - t0, t3 - t2)
+"""
+
+
 def run(cmd: list[str]) -> tuple[float, float]:
     """Seconds and peak resident MB of one process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -123,6 +139,11 @@ def measure(slp: Path, work: Path, runs: int) -> dict[str, list[float]]:
         add("redo", run([*LEDGER, "redo", str(led)])[0])
         add("cp", run(["cp", str(led), str(work / "copy.ledger")])[0])
         add("fork", run([*LEDGER, "fork", str(led), str(work / "fork.ledger")])[0])
+        out = subprocess.run([PY, "-c", FORK_INPROC, str(led), str(work / "copy2.ledger"),
+                              str(work / "fork2.ledger")], env=ENV, capture_output=True,
+                             check=True, text=True).stdout.split()
+        add("copy_inproc", float(out[0]))
+        add("fork_inproc", float(out[1]))
         add("verify", run([*LEDGER, "verify", str(led)])[0])
         if r == 0:
             for k in range(9):
@@ -170,7 +191,10 @@ def main() -> None:
             [size, "open, move one point, close", s("session"),
              f"{med['session'] / med['load']:.2f}× `Labels.load_file` ({s('load')})"],
             [size, "`ledger fork`", s("fork"),
-             f"{med['fork'] / med['cp']:.2f}× `cp` ({s('cp')})"],
+             f"{med['fork'] / med['cp']:.2f}× `cp` ({s('cp')}), both whole processes"],
+            [size, "`Project.fork` in a running process", s("fork_inproc"),
+             f"{med['fork_inproc'] / med['copy_inproc']:.2f}× copying the file with fsync "
+             f"({s('copy_inproc')}) in the same process"],
             [size, "`ledger verify`", s("verify"), "re-hashes every record and array"],
             [size, "file size", f"{med['size_import'] / 1e6:,.1f} MB",
              f"{med['size_import'] / 1e6 / slp_mb:.2f}× the .slp ({slp_mb:,.1f} MB) after "
