@@ -139,11 +139,11 @@ def measure(slp: Path, work: Path, runs: int) -> dict[str, list[float]]:
         add("redo", run([*LEDGER, "redo", str(led)])[0])
         add("cp", run(["cp", str(led), str(work / "copy.ledger")])[0])
         add("fork", run([*LEDGER, "fork", str(led), str(work / "fork.ledger")])[0])
-        out = subprocess.run([PY, "-c", FORK_INPROC, str(led), str(work / "copy2.ledger"),
-                              str(work / "fork2.ledger")], env=ENV, capture_output=True,
-                             check=True, text=True).stdout.split()
-        add("copy_inproc", float(out[0]))
-        add("fork_inproc", float(out[1]))
+        times = subprocess.run([PY, "-c", FORK_INPROC, str(led), str(work / "copy2.ledger"),
+                                str(work / "fork2.ledger")], env=ENV, capture_output=True,
+                               check=True, text=True).stdout.split()
+        add("copy_inproc", float(times[0]))
+        add("fork_inproc", float(times[1]))
         add("verify", run([*LEDGER, "verify", str(led)])[0])
         if r == 0:
             for k in range(9):
