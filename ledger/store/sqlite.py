@@ -102,6 +102,7 @@ from ledger.store.sqlite_keys import (
 from ledger.store.sqlite_verify import verify_file
 
 DEFAULT_BUSY_TIMEOUT = 30.0
+MMAP_BYTES = 4 << 30
 
 _READ_BATCH_ROWS = 512
 _READ_BATCH_BYTES = 64 * 1024 * 1024
@@ -165,6 +166,9 @@ class SqliteStore(Store):
                 conn.execute(f"PRAGMA journal_mode={self._journal}")
                 conn.execute("PRAGMA busy_timeout = 0")  # writers poll: `_begin_immediate`
             conn.execute(f"PRAGMA synchronous={synchronous}")
+            # big array parts are long overflow-page chains: reading them through a
+            # memory map is 2-4x faster than page by page through read()
+            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         except sqlite3.Error as exc:
             raise _fail(self.path, f"cannot open ({exc})") from None
         return conn
