@@ -24,7 +24,8 @@ from ledger.diffing import gather as g
 from ledger.diffing.changes import Changes, Scope, compare
 from ledger.diffing.matching import InstanceRule, translate
 from ledger.errors import ValidationError
-from ledger.merging.history import attribute, find_base, scope_of
+from ledger.merging.authored import Incoming
+from ledger.merging.history import Mentions, attribute, find_base, scope_of
 from ledger.merging.plan import Combiner
 from ledger.merging.result import MergeResult
 
@@ -51,20 +52,25 @@ def merge(ours: Labels, theirs: Labels, dry_run: bool = False, *,
     if base.fork_seq == 0 and not base.from_theirs:
         return _state_merge(ours, theirs, dry_run, info, tracks, instances, tolerance)
     info["mode"] = "three-way"
-    info["base_seq"] = base.theirs_seq
+    t_start = o_start = 0
     if base.from_theirs:
+        info["base"] = {"side": "theirs", "seq": base.theirs_seq}
         base_state = theirs.project.at(base.theirs_seq)
-        theirs_new = theirs_after[base.theirs_seq - base.fork_seq:]
+        t_start = base.theirs_seq - base.fork_seq
     else:
-        base_state = ours.project.at(base.fork_seq)
-        theirs_new = theirs_after
-    scope = scope_of(ours_after + theirs_after)
+        info["base"] = {"side": "ours", "seq": base.ours_seq}
+        base_state = ours.project.at(base.ours_seq)
+        o_start = base.ours_seq - base.fork_seq
+    m_o, m_t = Mentions.of(ours_after), Mentions.of(theirs_after)
+    scope = scope_of(m_o, m_t)
     d_o = compare(base_state, ours.project.state, scope)
-    d_t = compare(base_state, theirs.project.state, scope) if theirs_new else Changes()
+    d_t = (compare(base_state, theirs.project.state, scope) if len(theirs_after) > t_start
+           else Changes())
     plan, conflicts = Combiner(ours.project.state, theirs.project.state, d_o, d_t).run()
-    attribute(conflicts, "ours", ours_after)
-    attribute(conflicts, "theirs", theirs_new)
-    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+    attribute(conflicts, "ours", m_o, o_start)
+    attribute(conflicts, "theirs", m_t, t_start)
+    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info,
+                       replay=Incoming(base, ours_after, theirs_after, scope))
 
 
 def _state_merge(ours: Labels, theirs: Labels, dry_run: bool, info: dict,

@@ -1,0 +1,143 @@
+"""Committing a three-way merge so that every merged-in change keeps its author.
+
+A merge used to land as one transaction by whoever merged, so ``blame``,
+``history`` and ``undo(author=...)`` lost who made each change. Now the commit
+follows the same model as a replica's pull (`ledger.project.rebase.replay`):
+
+1. theirs' transactions that ours does not hold yet (by identity, see
+   `ledger.merging.history`) are replayed onto ours one by one, each keeping its
+   author, time, message and kind (an undo or redo keeps pointing at the same
+   change, renumbered into ours); one that touches what ours changed on its own
+   since the fork, or no longer applies, is skipped;
+2. one final ``merge`` transaction makes ours what the plan with the chosen
+   resolutions says (the skipped transactions' changes and the resolutions), and
+   records who merged, who resolved what, and the identities of the skipped
+   transactions it *absorbed*, so no later merge asks about them again.
+
+The target of the merge is computed before anything is replayed (ours' state
+with the plan's events applied, on a copy), and the final transaction is the
+difference between it and what the replays produced, so the result is exactly
+the plan's whatever was replayed.
+
+Undoing the merge is undoing its transactions (`MergeResult.transactions`,
+newest first); an undone merge holds nothing, so merging again brings it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ledger.core.apply import apply_event
+from ledger.core.events import Event
+from ledger.core.record import MERGE, REDO, UNDO, Record
+from ledger.diffing.changes import Changes, Scope, compare
+from ledger.diffing.patch import events_for
+from ledger.merging.history import Base
+from ledger.project.rebase import by_transaction, origin_of, replay
+from ledger.project.touch import Touch
+
+if TYPE_CHECKING:
+    from ledger.project.project import Project
+
+
+@dataclass
+class Incoming:
+    """What a three-way merge needs to replay theirs at commit time."""
+
+    base: Base
+    ours_after: list[Record]
+    theirs_after: list[Record]
+    scope: Scope
+
+
+class _Holdings:
+    """Ours' transactions by identity while theirs are replayed: which are in
+    effect (an undo needs one), which are undone (a redo needs one)."""
+
+    def __init__(self, incoming: Incoming) -> None:
+        base = incoming.base
+        assert base.ours is not None and base.theirs is not None
+        self.holds = dict(base.ours.holds)
+        self.live: dict[str, int] = {}
+        self.undone: dict[str, int] = {}
+        oid_of = base.ours.oid_of
+        for t in base.ours.txs:
+            if t.kind in (UNDO, REDO):
+                target = oid_of.get(t.ref)
+                if target is not None:
+                    self._flip(target, t.ref, t.kind == REDO)
+            else:
+                self.live[t.oid] = t.tx
+        self.theirs_oid = base.theirs.oid_of
+
+    def _flip(self, oid: str, tx: int, on: bool) -> None:
+        if on:
+            self.undone.pop(oid, None)
+            self.live[oid] = tx
+            self.holds[oid] = tx
+        else:
+            self.live.pop(oid, None)
+            self.undone[oid] = tx
+            if self.holds.get(oid) == tx:
+                del self.holds[oid]
+
+    def wanted(self, tx: Sequence[Record]) -> bool:
+        return origin_of(tx) not in self.holds
+
+    def ref_of(self, tx: Sequence[Record]) -> int | None:
+        ref = tx[0].ref
+        oid = self.theirs_oid.get(ref)
+        if oid is None:
+            return ref  # before the fork: same number on both sides
+        return (self.undone if tx[0].tx_kind == REDO else self.live).get(oid)
+
+    def done(self, tx: Sequence[Record], new_tx: int) -> None:
+        first = tx[0]
+        self.holds[origin_of(tx)] = new_tx
+        if first.tx_kind in (UNDO, REDO):
+            target = self.theirs_oid.get(first.ref)
+            if target is not None:
+                self._flip(target, self.ref_of(tx) or 0, first.tx_kind == REDO)
+        else:
+            self.live[origin_of(tx)] = new_tx
+
+
+def commit_replaying(project: Project, incoming: Incoming, events: list[Event],
+                     message: str, meta: dict[str, Any], author: str | None) -> list[int]:
+    """Replay, then commit the rest as one ``merge`` transaction; returns the
+    new transaction numbers in commit order (the merge transaction last)."""
+    target = project.at(project.head)
+    for event in events:
+        apply_event(target, event)
+    base = incoming.base
+    assert base.theirs is not None
+    theirs_holds = base.theirs.holds
+    ours_only = [rec for tx in by_transaction(incoming.ours_after)
+                 if origin_of(tx) not in theirs_holds for rec in tx]
+    hold = _Holdings(incoming)
+    ledger = project.ledger
+    done = replay(project.store, project.state, by_transaction(incoming.theirs_after),
+                  dirty=Touch.of(rec.event for rec in ours_only), apply=ledger._apply,
+                  ref_of=hold.ref_of, wanted=hold.wanted, done=hold.done,
+                  appended=ledger._committed)
+    state = project.state
+    rest = compare(state, target, incoming.scope)
+    from ledger.merging.plan import Combiner
+
+    plan, left = Combiner(state, target, Changes(), rest).run()
+    assert not left, "a two-way fix-up cannot conflict"
+    remainder = events_for(state, plan.finish())
+    by_old = {t[0].tx: origin_of(t) for t in by_transaction(incoming.theirs_after)}
+    meta["merge"]["replayed"] = sorted(done.new_tx.values())
+    meta["merge"]["absorbed"] = [by_old[t] for t in done.skipped]
+    if not remainder:
+        # nothing left to change: record the merge anyway (a no-op event), so its
+        # resolutions and absorbed transactions are kept and seen by later merges
+        same = dict(state.provenance)
+        from ledger.core.events import ProvenanceSet
+
+        remainder = [ProvenanceSet(same, dict(same))]
+    tx = project.commit(remainder, message, tx_kind=MERGE, meta=meta, author=author)
+    return [*sorted(done.new_tx.values()), tx]
