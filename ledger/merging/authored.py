@@ -71,6 +71,7 @@ class _Holdings:
             else:
                 self.live[t.oid] = t.tx
         self.theirs_oid = base.theirs.oid_of
+        self.theirs_own = base.theirs.own
 
     def _flip(self, oid: str, tx: int, on: bool) -> None:
         if on:
@@ -84,6 +85,11 @@ class _Holdings:
                 del self.holds[oid]
 
     def wanted(self, tx: Sequence[Record]) -> bool:
+        """Not held here yet; an undo or redo of a change theirs had merged from
+        elsewhere stays theirs' own business (un-merging is local)."""
+        first = tx[0]
+        if first.tx_kind in (UNDO, REDO) and not self.theirs_own.get(first.ref, True):
+            return False
         return origin_of(tx) not in self.holds
 
     def ref_of(self, tx: Sequence[Record]) -> int | None:
@@ -113,9 +119,14 @@ def commit_replaying(project: Project, incoming: Incoming, events: list[Event],
         apply_event(target, event)
     base = incoming.base
     assert base.theirs is not None
-    theirs_holds = base.theirs.holds
+    assert base.ours is not None
+    theirs_known, ours_own = base.theirs.known, base.ours.own
+    # what ours changed that theirs does not know of: not the transactions
+    # theirs has, nor the un-merging of changes ours had taken from elsewhere
     ours_only = [rec for tx in by_transaction(incoming.ours_after)
-                 if origin_of(tx) not in theirs_holds for rec in tx]
+                 if origin_of(tx) not in theirs_known
+                 and not (tx[0].tx_kind in (UNDO, REDO) and not ours_own.get(tx[0].ref, True))
+                 for rec in tx]
     hold = _Holdings(incoming)
     ledger = project.ledger
     done = replay(project.store, project.state, by_transaction(incoming.theirs_after),

@@ -22,7 +22,7 @@ asked twice), and the larger of the two prefixes wins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,7 @@ class Tx:
     first: int
     last: int
     absorbed: tuple[str, ...] = ()
+    own: bool = True  # first committed here (not replayed from another history)
 
 
 @dataclass
@@ -57,6 +58,9 @@ class Side:
     txs: list[Tx]
     holds: dict[str, int] = field(default_factory=dict)  # oid -> tx in effect here
     oid_of: dict[int, str] = field(default_factory=dict)
+    known: set[str] = field(default_factory=set)  # every identity seen here
+    in_effect: set[int] = field(default_factory=set)
+    own: dict[int, bool] = field(default_factory=dict)
 
 
 def transactions(envelopes: Iterable[Envelope]) -> list[Tx]:
@@ -67,7 +71,8 @@ def transactions(envelopes: Iterable[Envelope]) -> list[Tx]:
             continue
         merge_meta = env.meta.get("merge", {}) if env.tx_kind == MERGE else {}
         out.append(Tx(env.tx, env.meta.get("origin") or env.hash, env.tx_kind, env.ref,
-                      env.seq, env.seq, tuple(merge_meta.get("absorbed", ()))))
+                      env.seq, env.seq, tuple(merge_meta.get("absorbed", ())),
+                      "origin" not in env.meta))
     return out
 
 
@@ -80,6 +85,9 @@ def side_of(txs: list[Tx]) -> Side:
     effect: dict[int, bool] = {}
     for t in txs:
         side.oid_of[t.tx] = t.oid
+        side.own[t.tx] = t.own
+        side.known.add(t.oid)
+        side.known.update(t.absorbed)
         if t.kind in (UNDO, REDO):
             effect[t.tx] = True
             if t.ref in by_tx:
@@ -88,6 +96,7 @@ def side_of(txs: list[Tx]) -> Side:
             effect[t.tx] = True
     for t in txs:
         if effect.get(t.tx):
+            side.in_effect.add(t.tx)
             side.holds[t.oid] = t.tx
             for a in t.absorbed:
                 side.holds.setdefault(a, t.tx)
@@ -116,10 +125,15 @@ def _quick_differs(a: Labels, b: Labels) -> bool:
         eb[0].time, eb[0].author, eb[0].tx, eb[0].message, eb[0].kind)
 
 
-def _held_prefix(txs: Sequence[Tx], other: Side, fork: int) -> int:
+def _held_prefix(side: Side, other: Side, fork: int) -> int:
+    """The end of the longest run of ``side``'s transactions that ``other``
+    holds. A transaction ``side`` replayed from elsewhere and then undid ends
+    the run: undoing a merged change *un-merges* it (merging again brings it
+    back), while undoing one's own change is a change like any other, which the
+    other side takes in."""
     seq = fork
-    for t in txs:
-        if t.oid not in other.holds:
+    for t in side.txs:
+        if t.oid not in other.holds or not (t.own or t.tx in side.in_effect):
             break
         seq = t.last
     return seq
@@ -142,8 +156,8 @@ def find_base(ours: Labels, theirs: Labels) -> tuple[Base, list[Record], list[Re
     fork = lo
     so = side_of(transactions(po.envelopes(fork + 1)))
     st = side_of(transactions(pt.envelopes(fork + 1)))
-    k = _held_prefix(st.txs, so, fork)  # theirs' prefix ours holds
-    j = _held_prefix(so.txs, st, fork)  # ours' prefix theirs holds
+    k = _held_prefix(st, so, fork)  # theirs' prefix ours holds
+    j = _held_prefix(so, st, fork)  # ours' prefix theirs holds
     ro, rt = po.records(fork + 1), pt.records(fork + 1)
     if k > fork and k - fork >= j - fork:
         return Base(fork, k, True, fork, so, st), ro, rt
