@@ -61,6 +61,7 @@ class Side:
     known: set[str] = field(default_factory=set)  # every identity seen here
     in_effect: set[int] = field(default_factory=set)
     own: dict[int, bool] = field(default_factory=dict)
+    unmerged: set[str] = field(default_factory=set)  # merged here, then undone here
 
 
 def transactions(envelopes: Iterable[Envelope]) -> list[Tx]:
@@ -83,6 +84,7 @@ def side_of(txs: list[Tx]) -> Side:
     side = Side(txs)
     by_tx = {t.tx: t for t in txs}
     effect: dict[int, bool] = {}
+    toggled_by: dict[int, Tx] = {}
     for t in txs:
         side.oid_of[t.tx] = t.oid
         side.own[t.tx] = t.own
@@ -92,6 +94,7 @@ def side_of(txs: list[Tx]) -> Side:
             effect[t.tx] = True
             if t.ref in by_tx:
                 effect[t.ref] = t.kind == REDO
+                toggled_by[t.ref] = t
         else:
             effect[t.tx] = True
     for t in txs:
@@ -100,6 +103,13 @@ def side_of(txs: list[Tx]) -> Side:
             side.holds[t.oid] = t.tx
             for a in t.absorbed:
                 side.holds.setdefault(a, t.tx)
+            continue
+        if t.kind == MERGE:
+            side.unmerged.update(t.absorbed)
+        undo = toggled_by.get(t.tx)
+        if undo is not None and undo.own and not t.own:
+            side.unmerged.add(t.oid)
+    side.unmerged -= side.holds.keys()
     return side
 
 
@@ -127,13 +137,14 @@ def _quick_differs(a: Labels, b: Labels) -> bool:
 
 def _held_prefix(side: Side, other: Side, fork: int) -> int:
     """The end of the longest run of ``side``'s transactions that ``other``
-    holds. A transaction ``side`` replayed from elsewhere and then undid ends
-    the run: undoing a merged change *un-merges* it (merging again brings it
-    back), while undoing one's own change is a change like any other, which the
-    other side takes in."""
+    knows: both sides' states since then are that state plus their own changes
+    (an undo of a known change, one's own or replayed, is such a change). A
+    transaction either side merged and then undid itself ends the run: undoing
+    a merge *un-merges* it (merging again brings it back), it is no change for
+    the other side to take in."""
     seq = fork
     for t in side.txs:
-        if t.oid not in other.holds or not (t.own or t.tx in side.in_effect):
+        if t.oid not in other.known or t.oid in other.unmerged or t.oid in side.unmerged:
             break
         seq = t.last
     return seq
