@@ -60,9 +60,9 @@ OPS = ["point", "points", "remove", "add", "track", "rename", "remove_node", "ad
        "suggest", "new_frame"]
 
 
-def edit(labels: Labels, data: st.DataObject, side: str) -> None:
-    """One random API call on ``labels``."""
-    op = data.draw(st.sampled_from(OPS), label=f"{side} op")
+def edit(labels: Labels, data: st.DataObject, side: str, ops: list[str] = OPS) -> None:
+    """One random API call on ``labels`` (one of ``ops``)."""
+    op = data.draw(st.sampled_from(ops), label=f"{side} op")
     insts = [(lf, i) for lf in labels.labeled_frames for i in lf.instances]
     skel = labels.skeletons[0]
     if op in ("point", "points", "remove", "track") and not insts:
