@@ -14,10 +14,12 @@ follows the same model as a replica's pull (`ledger.project.rebase.replay`):
    records who merged, who resolved what, and the identities of the skipped
    transactions it *absorbed*, so no later merge asks about them again.
 
-The target of the merge is computed before anything is replayed (ours' state
-with the plan's events applied, on a copy), and the final transaction is the
-difference between it and what the replays produced, so the result is exactly
-the plan's whatever was replayed.
+When a transaction was skipped or there were conflicts, the target of the merge
+(ours' state before the replays, rebuilt from the store, with the plan's events
+applied) is compared with what the replays produced and the final transaction
+is the difference, so the result is exactly the plan's whatever was replayed.
+When everything replayed and nothing conflicted, the replays are theirs'
+changes since the base, which is what the plan holds.
 
 Undoing the merge is undoing its transactions (`MergeResult.transactions`,
 newest first); an undone merge holds nothing, so merging again brings it back.
@@ -111,12 +113,11 @@ class _Holdings:
 
 
 def commit_replaying(project: Project, incoming: Incoming, events: list[Event],
-                     message: str, meta: dict[str, Any], author: str | None) -> list[int]:
+                     message: str, meta: dict[str, Any], author: str | None,
+                     conflicted: bool) -> list[int]:
     """Replay, then commit the rest as one ``merge`` transaction; returns the
     new transaction numbers in commit order (the merge transaction last)."""
-    target = project.at(project.head)
-    for event in events:
-        apply_event(target, event)
+    head0 = project.head
     base = incoming.base
     assert base.theirs is not None
     assert base.ours is not None
@@ -134,12 +135,19 @@ def commit_replaying(project: Project, incoming: Incoming, events: list[Event],
                   ref_of=hold.ref_of, wanted=hold.wanted, done=hold.done,
                   appended=ledger._committed)
     state = project.state
-    rest = compare(state, target, incoming.scope)
-    from ledger.merging.plan import Combiner
+    remainder: list[Event] = []
+    if done.skipped or conflicted:
+        # the target: ours before the replays (from the store) with the plan's
+        # events; the merge transaction is what the replays left to do
+        target = project.ledger.build_state(head0)[0]
+        for event in events:
+            apply_event(target, event)
+        rest = compare(state, target, incoming.scope)
+        from ledger.merging.plan import Combiner
 
-    plan, left = Combiner(state, target, Changes(), rest).run()
-    assert not left, "a two-way fix-up cannot conflict"
-    remainder = events_for(state, plan.finish())
+        plan, left = Combiner(state, target, Changes(), rest).run()
+        assert not left, "a two-way fix-up cannot conflict"
+        remainder = events_for(state, plan.finish())
     by_old = {t[0].tx: origin_of(t) for t in by_transaction(incoming.theirs_after)}
     meta["merge"]["replayed"] = sorted(done.new_tx.values())
     meta["merge"]["absorbed"] = [by_old[t] for t in done.skipped]

@@ -197,7 +197,7 @@ class MergeResult:
             events = [ev.ProvenanceSet(same, dict(same))]
         if self._incoming is not None:
             self.transactions = commit_replaying(project, self._incoming, events, message,
-                                                 meta, author)
+                                                 meta, author, bool(self.conflicts))
             self.committed_tx = self.transactions[-1]
             return self.committed_tx
         tx = project.commit(events, message, tx_kind=MERGE, meta=meta, author=author)
