@@ -15,6 +15,7 @@ kind is a ``frame`` conflict (SLEAP's rule) with the same `MergeResult` API.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -81,12 +82,39 @@ def _state_merge(ours: Labels, theirs: Labels, dry_run: bool, info: dict,
     st = translate(so, theirs.project.state, tracks=tracks, instances=instances,
                    tolerance=tolerance, ids=ours.project.ids)
     d_t = compare(so, st, _frames_scope(so, st))
+    notes = _state_merge_notes(so, st, d_t)
     d_o = Changes()
     # ours' unmatched instances in shared frames count as "ours added" (frame rule)
     d_o.added = d_t.removed
     two_way(so, d_t)
     plan, conflicts = Combiner(so, st, d_o, d_t).run()
-    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+    result = MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+    result.warnings = notes
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=3)
+    return result
+
+
+def _state_merge_notes(ours: State, theirs: State, d: Changes) -> list[str]:
+    """What a history-less merge should say out loud (issue 11 item 7): that it
+    is one, which videos and skeletons it adds, and which of theirs' changes to
+    things both have it leaves out (ours wins: removals, moved points)."""
+    notes = ["the two ledgers share no history: merging by content (matched videos, "
+             "skeletons, tracks and instances keep ours' values)"]
+    new_videos = [v.backend.get("filename", "?") for b, v in d.videos.values() if b is None]
+    new_skels = [s.name for b, s in d.skeletons.values() if b is None]
+    if new_videos:
+        notes.append(f"adds {len(new_videos)} video(s): {', '.join(map(str, new_videos))}")
+    if new_skels:
+        notes.append(f"adds {len(new_skels)} skeleton(s): {', '.join(map(str, new_skels))}")
+    removed = len(d.removed.ids) if d.removed is not None else 0
+    if removed:
+        notes.append(f"{removed} instance(s) of ours are not in theirs (removed there?); "
+                     "kept")
+    if len(d.pt_inst):
+        notes.append(f"{len(np.unique(d.pt_inst))} matched instance(s) have points that "
+                     f"differ within the tolerance ({len(d.pt_inst)} points); ours kept")
+    return notes
 
 
 def _frames_scope(ours: State, theirs: State) -> Scope:

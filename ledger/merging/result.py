@@ -70,6 +70,7 @@ class MergeResult:
         self._head_at_start = ours.project.head
         self.committed_tx: int | None = None
         self.transactions: list[int] = []  # what commit appended, the merge last
+        self.warnings: list[str] = []  # what a history-less merge adds or leaves out
         self._incoming = replay
 
     # ----------------------------------------------------------------- choosing

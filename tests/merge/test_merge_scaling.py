@@ -61,3 +61,19 @@ def test_plan_set_operations_do_not_grow_with_transactions(monkeypatch) -> None:
     `np.isin` calls for 400 single-edit transactions per side as for 40 (it
     made one per record)."""
     assert _isin_calls(monkeypatch, 40) == _isin_calls(monkeypatch, 400)
+
+
+def test_history_less_merge_warns_and_says_what_it_adds() -> None:
+    """Item 7: two unrelated projects merge by content; the merge says so and
+    names the video and skeleton it adds."""
+    ours = _base(2)
+    skel = Skeleton.from_names_and_edge_inds(["x", "y"], [(0, 1)], name="mouse")
+    theirs = Labels()
+    theirs.append(LabeledFrame(Video.from_filename("other.mp4"), 0,
+                               [Instance.from_numpy(np.ones((2, 2)), skel)]))
+    import pytest
+
+    with pytest.warns(UserWarning, match="share no history"):
+        result = merge(ours, theirs)
+    text = " ".join(result.warnings)
+    assert "other.mp4" in text and "mouse" in text
