@@ -85,6 +85,16 @@ def _apply_all(apply: Callable[[Event], None], events: Sequence[Event]) -> bool:
     return True
 
 
+def _clashes(mine: Touch, dirty: Touch, dirty_point_instances: set[int]) -> bool:
+    """`Touch.clashes` with the dirty side's point instances kept from call to
+    call: every set operation here costs the smaller set, so replaying 10,000
+    single edits against 10,000 of ours is linear, not quadratic."""
+    mine_pi = mine._point_instances()
+    return bool(mine.instances & dirty.instances or mine.instances & dirty_point_instances
+                or dirty.instances & mine_pi or mine.points & dirty.points
+                or mine.frames & dirty.frames or mine.other & dirty.other)
+
+
 def replay(store: Store, state: State, transactions: Iterable[Sequence[Record]], *,
            dirty: Touch | None = None, flush: int = FLUSH_RECORDS,
            apply: Callable[[Event], None] | None = None,
@@ -112,6 +122,7 @@ def replay(store: Store, state: State, transactions: Iterable[Sequence[Record]],
     """
     apply = apply or (lambda event: apply_event(state, event))
     dirty = dirty if dirty is not None else Touch()
+    dirty_pi = dirty._point_instances()
     head, last_tx = store.head(), store.last_tx()
     txs = [list(t) for t in transactions]
     local = {t[0].tx for t in txs}
@@ -133,7 +144,7 @@ def replay(store: Store, state: State, transactions: Iterable[Sequence[Record]],
             continue
         touch = Touch.of(rec.event for rec in tx)
         ref: int | None = first.ref
-        ok = not touch.clashes(dirty)
+        ok = not _clashes(touch, dirty, dirty_pi)
         if ok and first.tx_kind in (UNDO, REDO):
             if ref_of is not None:
                 ref = ref_of(tx)
@@ -146,6 +157,7 @@ def replay(store: Store, state: State, transactions: Iterable[Sequence[Record]],
         if not ok:
             out.skipped.append(first.tx)
             dirty.update(touch)
+            dirty_pi |= touch._point_instances()
             continue
         last_tx += 1
         out.new_tx[first.tx] = last_tx
