@@ -18,8 +18,9 @@ When a transaction was skipped or there were conflicts, the target of the merge
 (ours' state before the replays, rebuilt from the store, with the plan's events
 applied) is compared with what the replays produced and the final transaction
 is the difference, so the result is exactly the plan's whatever was replayed.
-When everything replayed and nothing conflicted, the replays are theirs'
-changes since the base, which is what the plan holds.
+When everything replayed, nothing conflicted and both sides only changed
+instances and frames, the replays are theirs' changes since the base, which is
+what the plan holds, and the check is skipped.
 
 Undoing the merge is undoing its transactions (`MergeResult.transactions`,
 newest first); an undone merge holds nothing, so merging again brings it back.
@@ -31,17 +32,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ledger.core import events as ev
 from ledger.core.apply import apply_event
 from ledger.core.events import Event
 from ledger.core.record import MERGE, REDO, UNDO, Record
 from ledger.diffing.changes import Changes, Scope, compare
 from ledger.diffing.patch import events_for
 from ledger.merging.history import Base
-from ledger.project.rebase import by_transaction, origin_of, replay
-from ledger.project.touch import Touch
 
 if TYPE_CHECKING:
     from ledger.project.project import Project
+
+
+# Events that change only instances and frames: replaying them cleanly gives the
+# plan's result. Anything else (a node removed on one side while the other adds
+# instances, ...) is checked against the target.
+_CONTENT = (ev.PointSet, ev.PointsSet, ev.InstanceUpdated, ev.TracksAssigned,
+            ev.InstancesAdded, ev.InstancesRemoved, ev.FramesAdded, ev.FramesRemoved)
 
 
 @dataclass
@@ -89,6 +96,8 @@ class _Holdings:
     def wanted(self, tx: Sequence[Record]) -> bool:
         """Not held here yet; an undo or redo of a change theirs had merged from
         elsewhere stays theirs' own business (un-merging is local)."""
+        from ledger.project.rebase import origin_of
+
         first = tx[0]
         if first.tx_kind in (UNDO, REDO) and not self.theirs_own.get(first.ref, True):
             return False
@@ -102,6 +111,8 @@ class _Holdings:
         return (self.undone if tx[0].tx_kind == REDO else self.live).get(oid)
 
     def done(self, tx: Sequence[Record], new_tx: int) -> None:
+        from ledger.project.rebase import origin_of
+
         first = tx[0]
         self.holds[origin_of(tx)] = new_tx
         if first.tx_kind in (UNDO, REDO):
@@ -117,6 +128,10 @@ def commit_replaying(project: Project, incoming: Incoming, events: list[Event],
                      conflicted: bool) -> list[int]:
     """Replay, then commit the rest as one ``merge`` transaction; returns the
     new transaction numbers in commit order (the merge transaction last)."""
+    # imported here: ledger.project.touch reads ledger.merging.history
+    from ledger.project.rebase import by_transaction, origin_of, replay
+    from ledger.project.touch import Touch
+
     head0 = project.head
     base = incoming.base
     assert base.theirs is not None
@@ -136,7 +151,8 @@ def commit_replaying(project: Project, incoming: Incoming, events: list[Event],
                   appended=ledger._committed)
     state = project.state
     remainder: list[Event] = []
-    if done.skipped or conflicted:
+    structural = any(not isinstance(rec.event, _CONTENT) for rec in (*ours_only, *done.records))
+    if done.skipped or conflicted or structural:
         # the target: ours before the replays (from the store) with the plan's
         # events; the merge transaction is what the replays left to do
         target = project.ledger.build_state(head0)[0]
