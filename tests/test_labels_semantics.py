@@ -934,7 +934,7 @@ def test_set_point_and_undo(skel, video):
     inst = labels[0].instances[0]
     before = labels.canonical()
     labels.set_point(inst, "b", 3.0, 4.0)
-    assert inst["b"] == Point(3, 4, visible=True, complete=True)
+    assert inst["b"] == Point(3, 4)  # complete=False by default, as SLEAP's Point(x, y)
     labels.set_point(inst, 0, 9.0, 9.0, visible=False, complete=False)
     assert inst["a"] == Point(9, 9, visible=False, complete=False)
     assert np.isnan(inst.numpy()[0]).all()

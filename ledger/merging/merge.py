@@ -15,6 +15,7 @@ kind is a ``frame`` conflict (SLEAP's rule) with the same `MergeResult` API.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -24,7 +25,8 @@ from ledger.diffing import gather as g
 from ledger.diffing.changes import Changes, Scope, compare
 from ledger.diffing.matching import InstanceRule, translate
 from ledger.errors import ValidationError
-from ledger.merging.history import attribute, find_base, scope_of
+from ledger.merging.authored import Incoming
+from ledger.merging.history import Mentions, attribute, find_base, scope_of
 from ledger.merging.plan import Combiner
 from ledger.merging.result import MergeResult
 
@@ -51,20 +53,25 @@ def merge(ours: Labels, theirs: Labels, dry_run: bool = False, *,
     if base.fork_seq == 0 and not base.from_theirs:
         return _state_merge(ours, theirs, dry_run, info, tracks, instances, tolerance)
     info["mode"] = "three-way"
-    info["base_seq"] = base.theirs_seq
+    t_start = o_start = 0
     if base.from_theirs:
+        info["base"] = {"side": "theirs", "seq": base.theirs_seq}
         base_state = theirs.project.at(base.theirs_seq)
-        theirs_new = theirs_after[base.theirs_seq - base.fork_seq:]
+        t_start = base.theirs_seq - base.fork_seq
     else:
-        base_state = ours.project.at(base.fork_seq)
-        theirs_new = theirs_after
-    scope = scope_of(ours_after + theirs_after)
+        info["base"] = {"side": "ours", "seq": base.ours_seq}
+        base_state = ours.project.at(base.ours_seq)
+        o_start = base.ours_seq - base.fork_seq
+    m_o, m_t = Mentions.of(ours_after), Mentions.of(theirs_after)
+    scope = scope_of(m_o, m_t)
     d_o = compare(base_state, ours.project.state, scope)
-    d_t = compare(base_state, theirs.project.state, scope) if theirs_new else Changes()
+    d_t = (compare(base_state, theirs.project.state, scope) if len(theirs_after) > t_start
+           else Changes())
     plan, conflicts = Combiner(ours.project.state, theirs.project.state, d_o, d_t).run()
-    attribute(conflicts, "ours", ours_after)
-    attribute(conflicts, "theirs", theirs_new)
-    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+    attribute(conflicts, "ours", m_o, o_start)
+    attribute(conflicts, "theirs", m_t, t_start)
+    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info,
+                       replay=Incoming(base, ours_after, theirs_after, scope))
 
 
 def _state_merge(ours: Labels, theirs: Labels, dry_run: bool, info: dict,
@@ -75,12 +82,39 @@ def _state_merge(ours: Labels, theirs: Labels, dry_run: bool, info: dict,
     st = translate(so, theirs.project.state, tracks=tracks, instances=instances,
                    tolerance=tolerance, ids=ours.project.ids)
     d_t = compare(so, st, _frames_scope(so, st))
+    notes = _state_merge_notes(so, st, d_t)
     d_o = Changes()
     # ours' unmatched instances in shared frames count as "ours added" (frame rule)
     d_o.added = d_t.removed
     two_way(so, d_t)
     plan, conflicts = Combiner(so, st, d_o, d_t).run()
-    return MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+    result = MergeResult(ours, plan, conflicts, dry_run=dry_run, info=info)
+    result.warnings = notes
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=3)
+    return result
+
+
+def _state_merge_notes(ours: State, theirs: State, d: Changes) -> list[str]:
+    """What a history-less merge should say out loud (issue 11 item 7): that it
+    is one, which videos and skeletons it adds, and which of theirs' changes to
+    things both have it leaves out (ours wins: removals, moved points)."""
+    notes = ["the two ledgers share no history: merging by content (matched videos, "
+             "skeletons, tracks and instances keep ours' values)"]
+    new_videos = [v.backend.get("filename", "?") for b, v in d.videos.values() if b is None]
+    new_skels = [s.name for b, s in d.skeletons.values() if b is None]
+    if new_videos:
+        notes.append(f"adds {len(new_videos)} video(s): {', '.join(map(str, new_videos))}")
+    if new_skels:
+        notes.append(f"adds {len(new_skels)} skeleton(s): {', '.join(map(str, new_skels))}")
+    removed = len(d.removed.ids) if d.removed is not None else 0
+    if removed:
+        notes.append(f"{removed} instance(s) of ours are not in theirs (removed there?); "
+                     "kept")
+    if len(d.pt_inst):
+        notes.append(f"{len(np.unique(d.pt_inst))} matched instance(s) have points that "
+                     f"differ within the tolerance ({len(d.pt_inst)} points); ours kept")
+    return notes
 
 
 def _frames_scope(ours: State, theirs: State) -> Scope:

@@ -1,9 +1,12 @@
 """`MergeResult`: a merge before it is committed — conflicts, choices, commit.
 
 Nothing touches ours until `commit`: the plan is laid out as events against
-ours' current state (`ledger.diffing.patch.events_for`) and committed as one
-transaction of kind ``merge`` whose envelope records both heads' hashes and
-every resolution with its author. Undoing that transaction returns ours exactly.
+ours' current state (`ledger.diffing.patch.events_for`). With shared history
+theirs' transactions are replayed one by one keeping their authors and the rest
+lands in a final ``merge`` transaction (`ledger.merging.authored`); without it
+the plan is one ``merge`` transaction. Its envelope records both heads' hashes
+and every resolution with its author. Undoing `MergeResult.transactions`
+(newest first) returns ours exactly.
 
 Example::
 
@@ -24,6 +27,7 @@ from ledger.core.ids import NO_ID
 from ledger.core.record import MERGE
 from ledger.diffing.patch import Patch, events_for
 from ledger.errors import LedgerError, ValidationError
+from ledger.merging.authored import Incoming, commit_replaying
 from ledger.merging.conflict import Conflict, plain
 from ledger.merging.plan import Plan
 
@@ -56,7 +60,7 @@ class MergeResult:
     """Conflicts as data plus the plan for everything that merged cleanly."""
 
     def __init__(self, ours: Labels, plan: Plan, conflicts: list[Conflict], *,
-                 dry_run: bool, info: dict[str, Any]) -> None:
+                 dry_run: bool, info: dict[str, Any], replay: Incoming | None = None) -> None:
         self.ours = ours
         self._plan = plan
         self.conflicts = conflicts
@@ -65,6 +69,9 @@ class MergeResult:
         self._choices: dict[int, tuple[Any, str]] = {}
         self._head_at_start = ours.project.head
         self.committed_tx: int | None = None
+        self.transactions: list[int] = []  # what commit appended, the merge last
+        self.warnings: list[str] = []  # what a history-less merge adds or leaves out
+        self._incoming = replay
 
     # ----------------------------------------------------------------- choosing
 
@@ -189,8 +196,14 @@ class MergeResult:
             # the next merge of this theirs starts from its head and asks nothing again
             same = dict(project.state.provenance)
             events = [ev.ProvenanceSet(same, dict(same))]
+        if self._incoming is not None:
+            self.transactions = commit_replaying(project, self._incoming, events, message,
+                                                 meta, author, bool(self.conflicts))
+            self.committed_tx = self.transactions[-1]
+            return self.committed_tx
         tx = project.commit(events, message, tx_kind=MERGE, meta=meta, author=author)
         self.committed_tx = tx
+        self.transactions = [tx]
         return tx
 
     def __repr__(self) -> str:

@@ -390,9 +390,11 @@ class EditingMixin:
                     self.add_instance(frame, inst)
 
     def set_point(self: Labels, instance: Instance, node: Node | str | int, x: float, y: float,
-                  visible: bool = True, complete: bool = True, score: float | None = None
+                  visible: bool = True, complete: bool = False, score: float | None = None
                   ) -> None:
-        """Move one point (an undoable `PointSet` event)."""
+        """Move one point (an undoable `PointSet` event). ``complete`` defaults to
+        False as for SLEAP's ``Point(x, y)`` (and ``inst[node] = Point(...)``), so the
+        two ways of placing the same point agree and never conflict in a merge."""
         self._check_writable()
         ident = self._require_instance(instance)
         skel = instance.skeleton

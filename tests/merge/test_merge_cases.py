@@ -47,7 +47,11 @@ def test_clean_merge_and_undo(forks: tuple[Labels, Labels]) -> None:
     assert rec.tx_kind == "merge"
     assert rec.meta["merge"]["theirs_head"] == theirs.head_hash()
     assert not merge(ours, theirs).events  # idempotent
-    ours.undo()
+    # theirs' two transactions were replayed as bob's, then the merge transaction
+    assert [ours.project.ledger.tx_author(t) for t in result.transactions] == [
+        "bob", "bob", "alice"]
+    for _ in result.transactions:
+        ours.undo()
     assert canonical(ours._state) == before
 
 

@@ -47,7 +47,8 @@ def test_describe_names_everything_and_ids_are_stable() -> None:
     assert "frame 1" in gone and "instance #1" in gone and "edited: b moved" in gone
     d = by_kind["point"].to_dict()
     assert d["ours"][:2] == [10.0, 20.0]
-    assert d["values"]["ours"] == {"x": 10.0, "y": 20.0, "visible": 1.0, "complete": 1.0,
+    # set_point leaves complete False by default, as SLEAP's Point(x, y) (issue 11 item 5)
+    assert d["values"]["ours"] == {"x": 10.0, "y": 20.0, "visible": 1.0, "complete": 0.0,
                                    "score": 0.0}
     assert d["video"] == "/lab/clip.mp4" and d["track"] == "m" and d["instance_index"] == 0
     ids = [c.id for c in result.conflicts]
