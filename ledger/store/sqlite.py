@@ -167,8 +167,11 @@ class SqliteStore(Store):
                 conn.execute("PRAGMA busy_timeout = 0")  # writers poll: `_begin_immediate`
             conn.execute(f"PRAGMA synchronous={synchronous}")
             # big array parts are long overflow-page chains: reading them through a
-            # memory map is 2-4x faster than page by page through read()
-            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            # memory map is 2-4x faster than page by page through read(). Not while a
+            # new file is written whole (no journal): mapped pages it writes would
+            # count as the writer's memory.
+            mmap = 0 if self._journal == "OFF" else MMAP_BYTES
+            conn.execute(f"PRAGMA mmap_size={mmap}")
         except sqlite3.Error as exc:
             raise _fail(self.path, f"cannot open ({exc})") from None
         return conn
