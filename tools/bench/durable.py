@@ -18,8 +18,8 @@ table shows the median (peak memory: the highest). Side by side, in the same run
   moves one point and closes it; ``ledger fork``; ``ledger verify``;
 * file sizes: after the import, and after 10 one-edit sessions.
 
-Peak memory of a process is its ``ru_maxrss`` (read from the parent after it
-exits); "arrays" is the ``nbytes`` of the four tables h5py reads from the file.
+Peak memory of a process is its own ``ru_maxrss`` (from ``wait4`` when it exits;
+file pages a ledger maps for reading count too); "arrays" is the ``nbytes`` of the four tables h5py reads from the file.
 Bytecode is compiled before timing (as after any install), so start-up is not
 charged for compiling.
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -94,15 +93,18 @@ print(t1 - t0, t3 - t2)
 
 
 def run(cmd: list[str]) -> tuple[float, float]:
-    """Seconds and peak resident MB of one process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds and peak resident MB of one process (its own ``ru_maxrss``, from
+    ``wait4``: the parent's RUSAGE_CHILDREN would report the largest child so far)."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=ENV, capture_output=True)
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     dt = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.decode()}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return dt, max(peak, before) / 1024
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode()}")
+    return dt, usage.ru_maxrss / 1024
 
 
 def arrays_mb(slp: Path) -> float:
