@@ -19,7 +19,8 @@ table shows the median (peak memory: the highest). Side by side, in the same run
 * file sizes: after the import, and after 10 one-edit sessions.
 
 Peak memory of a process is its own ``ru_maxrss`` (from ``wait4`` when it exits;
-file pages a ledger maps for reading count too); "arrays" is the ``nbytes`` of the four tables h5py reads from the file.
+file pages a ledger maps for reading count too); "arrays" is the ``nbytes`` of
+the four tables h5py reads from the file.
 Bytecode is compiled before timing (as after any install), so start-up is not
 charged for compiling.
 
