@@ -12,7 +12,7 @@ share these functions so the two can never disagree about a hash.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -122,3 +122,20 @@ def check_row(where: str, parent: bytes, expected: int, row: tuple[Any, ...]) ->
         raise IntegrityError(f"{where}: record {seq} is labelled {kind!r} but holds {found}",
                              seq=seq)
     return digest
+
+
+def check_arrays(where: str, used: Iterable[tuple[int, str]],
+                 read_raw: Callable[[str], np.ndarray]) -> None:
+    """Every array a record uses (``used``: (first seq, digest) pairs) is present and
+    still has its digest; `IntegrityError` names the first record that lost one."""
+    from ledger.core.codec import array_digest
+
+    for seq, digest in used:
+        try:
+            raw = read_raw(digest)
+        except Exception as exc:  # noqa: BLE001 - missing or damaged parts
+            raise IntegrityError(f"{where}: record {seq} lost an array ({exc})",
+                                 seq=seq) from None
+        if array_digest(raw) != digest:
+            raise IntegrityError(f"{where}: record {seq} has an array that does not "
+                                 "match its digest", seq=seq)

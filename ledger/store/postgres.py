@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ledger.core.codec import Payload, array_digest, decode_any, decode_event, decode_payload
+from ledger.core.codec import Payload, decode_any, decode_event, decode_payload
 from ledger.core.codec import encode as encode_value
 from ledger.core.events import AnyEvent
 from ledger.core.record import Envelope, Record, TxInfo
@@ -430,7 +430,7 @@ class PostgresStore(Store):
         check the recorded head; return the record count. `IntegrityError` names
         the first record changed, removed, reordered or inserted."""
         count, last_hash = self._run("verifying", lambda c: verify_project(
-            c, self.project_id, self.describe(), self._witness, array_digest))
+            c, self.project_id, self.describe(), self._witness))
         if count:
             self._witness = (count, last_hash)
         return count

@@ -18,36 +18,25 @@ history never sits in memory at once. What is checked, first failure wins:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numpy as np
 import psycopg
 
 from ledger.core.record import GENESIS
 from ledger.errors import IntegrityError
 from ledger.store import postgres_blobs as blobs
-from ledger.store.chain import check_row
+from ledger.store.chain import check_arrays, check_row
 
 _COLUMNS = ("seq, tx, author, time, message, tool_version, tx_kind, ref, tx_meta, kind, hash, "
             "body, n_blobs")
 
 
 def verify_project(conn: psycopg.Connection, project: int, name: str,
-                   witness: tuple[int, str] | None,
-                   digest_of: Callable[[np.ndarray], str]) -> tuple[int, str]:
+                   witness: tuple[int, str] | None) -> tuple[int, str]:
     """(record count, last hash) of a chain that verifies; `IntegrityError` if not."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         count, last_hash, hashes = _verify_rows(conn, project, name, witness)
-        for seq, digest in blobs.used_digests(conn, project):
-            try:
-                raw = blobs.read_raw(conn, project, digest)
-            except Exception as exc:  # noqa: BLE001 - missing or damaged parts
-                raise IntegrityError(f"{name}: record {seq} lost an array ({exc})",
-                                     seq=seq) from None
-            if digest_of(raw) != digest:
-                raise IntegrityError(f"{name}: record {seq} has an array that does not match "
-                                     "its digest", seq=seq)
+        check_arrays(name, blobs.used_digests(conn, project),
+                     lambda digest: blobs.read_raw(conn, project, digest))
         row = conn.execute("SELECT head_seq, head_hash FROM projects WHERE id = %s",
                            (project,)).fetchone()
     head_seq, head_hash = (int(row[0]), str(row[1])) if row else (0, "")

@@ -21,7 +21,7 @@ from typing import Any
 from ledger.core.codec import encode
 from ledger.core.record import Record
 from ledger.errors import StoreError
-from ledger.store.sqlite_file import _fail, _initialise, refuse_leftovers
+from ledger.store.sqlite_file import _fail, _fsync, _initialise, refuse_leftovers
 from ledger.store.sqlite_keys import copy_signatures
 
 
@@ -89,14 +89,6 @@ def create_ledger_from(cls: Any, path: str | os.PathLike[str],
                              Path(f"{tmp}-shm")):
             with suppress(FileNotFoundError):
                 os.unlink(leftover)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def copy_ledger(conn: sqlite3.Connection, source: Path, target: Path, *, writable: bool,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from ledger.core.codec import array_digest
 from ledger.core.record import GENESIS
 from ledger.errors import IntegrityError
-from ledger.store.chain import check_row
+from ledger.store.chain import check_arrays, check_row
 from ledger.store.sqlite_blobs import read_raw
 from ledger.store.sqlite_file import _fetch
 
@@ -60,12 +59,4 @@ def _verify_arrays(conn: sqlite3.Connection, where: str) -> None:
     """Every array a record uses is present and still has its digest."""
     rows = conn.execute("SELECT min(e.seq), e.digest FROM event_blobs AS e "
                         "GROUP BY e.digest ORDER BY min(e.seq)").fetchall()
-    for seq, digest in rows:
-        try:
-            raw = read_raw(conn, digest)
-        except Exception as exc:  # noqa: BLE001 - missing or damaged parts
-            raise IntegrityError(f"{where}: record {seq} lost an array ({exc})",
-                                 seq=seq) from None
-        if array_digest(raw) != digest:
-            raise IntegrityError(f"{where}: record {seq} has an array that does not "
-                                 "match its digest", seq=seq)
+    check_arrays(where, rows, lambda digest: read_raw(conn, digest))
